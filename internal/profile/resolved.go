@@ -1,0 +1,80 @@
+package profile
+
+// Resolved is a merged and validated profile with every default filled
+// in: a plain value, no I/O, ready for the spec builder.
+type Resolved struct {
+	Name        string
+	Source      string   // the file that defined Name (after the search path)
+	Chain       []string // sources from the base profile to Name
+	Description string
+
+	Command  []string
+	EnvSet   map[string]string
+	EnvPass  []string
+	Workdir  string
+	User     User
+	Hostname string
+	Rootfs   string // RootfsHost or an absolute directory
+
+	Tmpfs []Tmpfs
+	Binds []Bind
+
+	Capabilities   []string // canonical CAP_* names, sorted
+	SeccompAllow   []string // validated syscall names, sorted
+	SeccompErrno   uint
+	Network        string
+	Memory         int64   // bytes; 0 = no limit
+	CPUs           float64 // 0 = no limit
+	Pids           int64   // 0 = no limit
+	LimitsRequired bool
+	Rlimits        map[string]Rlimit // keys are lower-case names without RLIMIT_
+	MaskedPaths    []string
+	ReadonlyPaths  []string
+
+	Unsafe UnsafeSwitches
+}
+
+// User is the identity the program runs as.
+type User struct {
+	Invoking bool // the caller's own uid/gid
+	UID, GID uint32
+}
+
+// UnsafeSwitches are the resolved unsafe.* switches.
+type UnsafeSwitches struct {
+	DisableReadonlyRoot     bool
+	DisableNoNewPrivileges  bool
+	DisableSeccomp          bool
+	DisableNetworkIsolation bool
+	DisableMaskedPaths      bool
+	DisableResourceLimits   bool
+}
+
+// Rootfs and network values.
+const (
+	RootfsHost  = "host"
+	NetworkNone = "none"
+	NetworkHost = "host"
+)
+
+// Warnings names every default this profile weakens, one line each, for
+// printing at run time.
+func (r *Resolved) Warnings() []string {
+	var w []string
+	add := func(on bool, field, what string) {
+		if on {
+			w = append(w, "profile "+quote(r.Name)+": "+field+": "+what)
+		}
+	}
+	u := r.Unsafe
+	add(u.DisableReadonlyRoot, "unsafe.disable-readonly-root", "the root filesystem is writable")
+	add(u.DisableNoNewPrivileges, "unsafe.disable-no-new-privileges", "setuid/setcap binaries can gain privileges")
+	add(u.DisableSeccomp, "unsafe.disable-seccomp", "no syscall filter: every syscall reaches the kernel")
+	add(u.DisableNetworkIsolation, "unsafe.disable-network-isolation", "the host's network namespace is shared")
+	add(u.DisableMaskedPaths, "unsafe.disable-masked-paths", "/proc and /sys paths that leak host information are visible")
+	add(u.DisableResourceLimits && r.Memory == 0, "unsafe.disable-resource-limits", "no memory limit")
+	add(u.DisableResourceLimits && r.Pids == 0, "unsafe.disable-resource-limits", "no pids limit: a fork bomb can exhaust the host")
+	return w
+}
+
+func quote(s string) string { return "\"" + s + "\"" }

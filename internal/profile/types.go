@@ -1,0 +1,114 @@
+// Package profile holds the profile schema, its strict YAML decoding, the
+// search path, `extends` resolution with merging, and validation.
+//
+// A profile file is decoded into File (every field optional, so a child can
+// tell "not set" from "set to the zero value"); a chain of Files is merged
+// into one File; the merged File is validated once into a Resolved profile,
+// a plain value with defaults filled in that the spec builder consumes.
+package profile
+
+// File is one profile document as written. Pointer and nil-able fields mean
+// "inherit from the parent" when absent. The yaml tags are the public field
+// names; docs/profiles.md documents each one.
+type File struct {
+	Description *string `yaml:"description"`
+	Extends     *string `yaml:"extends"`
+
+	// Command is the default command when the user gives none.
+	Command  []string `yaml:"command"`
+	Env      *Env     `yaml:"env"`
+	Workdir  *string  `yaml:"workdir"`
+	User     *string  `yaml:"user"`
+	Hostname *string  `yaml:"hostname"`
+
+	// Rootfs is "host" (a read-only view of the host's system dirs) or a
+	// directory holding a root filesystem.
+	Rootfs *string `yaml:"rootfs"`
+
+	Tmpfs []Tmpfs `yaml:"tmpfs"`
+	Binds []Bind  `yaml:"binds"`
+
+	Capabilities *AddRemove `yaml:"capabilities"`
+	Seccomp      *Seccomp   `yaml:"seccomp"`
+	Network      *string    `yaml:"network"`
+	Resources    *Resources `yaml:"resources"`
+
+	// Rlimits maps a resource name (nofile, nproc, core, ...) to its limits.
+	Rlimits map[string]Rlimit `yaml:"rlimits"`
+
+	MaskedPaths   *AddRemove `yaml:"masked-paths"`
+	ReadonlyPaths *AddRemove `yaml:"readonly-paths"`
+
+	Unsafe *Unsafe `yaml:"unsafe"`
+
+	// origin records where each field path was written, so that errors
+	// found after merging still point at a file:line:col.
+	origin map[string]Pos
+}
+
+// Pos locates a field in a profile file.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+// Env sets variables and names those passed through from the caller.
+type Env struct {
+	Set  map[string]string `yaml:"set"`
+	Pass []string          `yaml:"pass"`
+}
+
+// Tmpfs is a private in-memory mount; it is always nosuid,nodev and noexec
+// unless Exec is set.
+type Tmpfs struct {
+	Path string `yaml:"path"`
+	Size Size   `yaml:"size"`
+	Mode *Mode  `yaml:"mode"`
+	Exec bool   `yaml:"exec"`
+}
+
+// Bind is a host path made visible in the container, read-only unless
+// Writable is set.
+type Bind struct {
+	Source   string `yaml:"source"`
+	Target   string `yaml:"target"`
+	Writable bool   `yaml:"writable"`
+	// Optional skips the bind when the source does not exist instead of failing.
+	Optional bool `yaml:"optional"`
+}
+
+// AddRemove edits an inherited set: Add appends, Remove (applied after the
+// parent's Add and before this file's Add) takes names out.
+type AddRemove struct {
+	Add    []string `yaml:"add"`
+	Remove []string `yaml:"remove"`
+}
+
+// Seccomp edits the syscall allowlist.
+type Seccomp struct {
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
+	// DefaultErrno is the errno a denied syscall returns (EPERM by default).
+	DefaultErrno *string `yaml:"default-errno"`
+}
+
+// Resources are the cgroup limits.
+type Resources struct {
+	Memory *Size  `yaml:"memory"`
+	CPUs   *CPUs  `yaml:"cpus"`
+	Pids   *int64 `yaml:"pids"`
+	// Required refuses to run when a limit cannot be applied (rootless on a
+	// host without cgroup delegation) instead of warning.
+	Required *bool `yaml:"required"`
+}
+
+// Unsafe holds every switch that weakens a default. Each is named after
+// what it disables and is printed as a warning whenever it is in force.
+type Unsafe struct {
+	DisableReadonlyRoot     *bool `yaml:"disable-readonly-root"`
+	DisableNoNewPrivileges  *bool `yaml:"disable-no-new-privileges"`
+	DisableSeccomp          *bool `yaml:"disable-seccomp"`
+	DisableNetworkIsolation *bool `yaml:"disable-network-isolation"`
+	DisableMaskedPaths      *bool `yaml:"disable-masked-paths"`
+	DisableResourceLimits   *bool `yaml:"disable-resource-limits"`
+}

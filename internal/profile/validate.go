@@ -1,0 +1,338 @@
+package profile
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/safe-run/safe-run/internal/caps"
+	"github.com/safe-run/safe-run/internal/seccomp"
+	"github.com/safe-run/safe-run/internal/suggest"
+	"golang.org/x/sys/unix"
+)
+
+// Defaults for fields the merged chain leaves unset. The shipped `default`
+// profile spells the same values out; these make a chain that somehow
+// lacks them strict anyway.
+const (
+	defaultUID, defaultGID = 65534, 65534 // nobody:nogroup
+	defaultTmpfsSize       = 64 << 20
+	defaultTmpfsMode       = 0o1777
+	minMemory              = 6 << 20 // below this the container's own runc init is OOM-killed
+)
+
+// rlimitNames are the RLIMIT_* resources of setrlimit(2), lower-case.
+var rlimitNames = []string{"as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue",
+	"nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"}
+
+var (
+	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+)
+
+// validate checks the merged file f and fills in defaults, reporting every
+// problem at once.
+func validate(name string, f *File) (*Resolved, error) {
+	v := &validator{f: f, profile: name}
+	r := &Resolved{Name: name, SeccompErrno: uint(unix.EPERM), Network: NetworkNone, Rootfs: RootfsHost,
+		Workdir: "/", Hostname: "safe-run", User: User{UID: defaultUID, GID: defaultGID}}
+	if f.Description != nil {
+		r.Description = *f.Description
+	}
+	if f.Unsafe != nil {
+		u := f.Unsafe
+		r.Unsafe = UnsafeSwitches{
+			DisableReadonlyRoot: isTrue(u.DisableReadonlyRoot), DisableNoNewPrivileges: isTrue(u.DisableNoNewPrivileges),
+			DisableSeccomp: isTrue(u.DisableSeccomp), DisableNetworkIsolation: isTrue(u.DisableNetworkIsolation),
+			DisableMaskedPaths: isTrue(u.DisableMaskedPaths), DisableResourceLimits: isTrue(u.DisableResourceLimits),
+		}
+	}
+
+	for i, arg := range f.Command {
+		if i == 0 && arg == "" {
+			v.errorf(fmt.Sprintf("command[%d]", i), "the program name is empty")
+		}
+	}
+	r.Command = f.Command
+
+	r.EnvSet = map[string]string{}
+	if f.Env != nil {
+		for k, val := range f.Env.Set {
+			if !envName.MatchString(k) {
+				v.errorf("env.set."+k, "invalid variable name: use letters, digits and _ , not starting with a digit")
+			}
+			r.EnvSet[k] = val
+		}
+		for i, k := range f.Env.Pass {
+			if !envName.MatchString(k) {
+				v.errorf(fmt.Sprintf("env.pass[%d]", i), "invalid variable name %q", k)
+			}
+		}
+		r.EnvPass = f.Env.Pass
+	}
+	if f.Workdir != nil {
+		r.Workdir = *f.Workdir
+		v.absPath("workdir", r.Workdir, true)
+	}
+	if f.User != nil {
+		r.User = v.user(*f.User)
+	}
+	if f.Hostname != nil {
+		r.Hostname = *f.Hostname
+		if !hostname.MatchString(r.Hostname) {
+			v.errorf("hostname", "invalid hostname %q: use letters, digits and '-', at most 63 characters", r.Hostname)
+		}
+	}
+	if f.Rootfs != nil {
+		r.Rootfs = *f.Rootfs
+		if r.Rootfs != RootfsHost {
+			v.absPath("rootfs", r.Rootfs, false)
+		}
+	}
+
+	for i, t := range f.Tmpfs {
+		p := fmt.Sprintf("tmpfs[%d]", i)
+		v.absPath(p+".path", t.Path, false)
+		if t.Size == 0 {
+			t.Size = defaultTmpfsSize
+		}
+		if t.Mode == nil {
+			m := Mode(defaultTmpfsMode)
+			t.Mode = &m
+		}
+		r.Tmpfs = append(r.Tmpfs, t)
+	}
+	for i, b := range f.Binds {
+		p := fmt.Sprintf("binds[%d]", i)
+		switch {
+		case strings.HasPrefix(b.Source, "~/"):
+			v.relPath(p+".source", strings.TrimPrefix(b.Source, "~/"))
+		case b.Source == ".":
+		case strings.HasPrefix(b.Source, "./"):
+			v.relPath(p+".source", strings.TrimPrefix(b.Source, "./"))
+		default:
+			v.absPath(p+".source", b.Source, false)
+		}
+		v.absPath(p+".target", b.Target, false)
+		r.Binds = append(r.Binds, b)
+	}
+	v.uniqueTargets(r)
+
+	if f.Capabilities != nil {
+		for i, c := range f.Capabilities.Add {
+			canon, err := caps.Canonical(c)
+			if err != nil {
+				v.errorf(fmt.Sprintf("capabilities.add[%d]", i), "%v", err)
+				continue
+			}
+			r.Capabilities = append(r.Capabilities, canon)
+		}
+	}
+	r.Capabilities = sortedUnique(r.Capabilities)
+
+	if f.Seccomp != nil {
+		arch := seccomp.NativeArch()
+		for i, s := range f.Seccomp.Allow {
+			if group, ok := strings.CutPrefix(s, "@"); ok {
+				names, err := seccomp.Group(group)
+				if err != nil {
+					v.errorf(fmt.Sprintf("seccomp.allow[%d]", i), "%v", err)
+				}
+				r.SeccompAllow = append(r.SeccompAllow, names...)
+				continue
+			}
+			if err := seccomp.CheckName(s, arch); err != nil {
+				v.errorf(fmt.Sprintf("seccomp.allow[%d]", i), "%v", err)
+				continue
+			}
+			r.SeccompAllow = append(r.SeccompAllow, s)
+		}
+		if f.Seccomp.DefaultErrno != nil {
+			r.SeccompErrno = v.errno(*f.Seccomp.DefaultErrno)
+		}
+	}
+	r.SeccompAllow = sortedUnique(r.SeccompAllow)
+	if len(r.SeccompAllow) == 0 && !r.Unsafe.DisableSeccomp {
+		v.errorf("seccomp.allow", "the allowlist is empty: extend \"default\" (or list syscalls); to run without a filter set unsafe.disable-seccomp: true")
+	}
+
+	if f.Network != nil {
+		r.Network = *f.Network
+		switch r.Network {
+		case NetworkNone:
+		case NetworkHost:
+			if !r.Unsafe.DisableNetworkIsolation {
+				v.errorf("network", "\"host\" shares the host's network namespace: also set unsafe.disable-network-isolation: true to accept that")
+			}
+		default:
+			v.errorf("network", "unknown network %q%s (valid: none, host)", r.Network, suggest.Hint(r.Network, []string{NetworkNone, NetworkHost}))
+		}
+	}
+	if r.Unsafe.DisableNetworkIsolation && r.Network != NetworkHost {
+		r.Network = NetworkHost
+	}
+
+	if res := f.Resources; res != nil {
+		if res.Memory != nil {
+			r.Memory = int64(*res.Memory)
+		}
+		if res.CPUs != nil {
+			r.CPUs = float64(*res.CPUs)
+		}
+		if res.Pids != nil {
+			r.Pids = int64(*res.Pids)
+		}
+		r.LimitsRequired = isTrue(res.Required)
+	}
+	if r.Memory != 0 && r.Memory < minMemory {
+		v.errorf("resources.memory", "%s is too small to start a container: use at least 6m", Size(r.Memory))
+	}
+	if !r.Unsafe.DisableResourceLimits {
+		if r.Memory == 0 {
+			v.errorf("resources.memory", "no memory limit: set one (e.g. \"512m\"), or set unsafe.disable-resource-limits: true")
+		}
+		if r.Pids == 0 {
+			v.errorf("resources.pids", "no pids limit: set one (e.g. 256), or set unsafe.disable-resource-limits: true")
+		}
+	}
+
+	r.Rlimits = map[string]Rlimit{}
+	for k, lim := range f.Rlimits {
+		key := strings.TrimPrefix(strings.ToLower(k), "rlimit_")
+		if sort.SearchStrings(rlimitNames, key) == len(rlimitNames) || rlimitNames[sort.SearchStrings(rlimitNames, key)] != key {
+			v.errorf("rlimits."+k, "unknown resource%s (valid: %s)", suggest.Hint(key, rlimitNames), strings.Join(rlimitNames, ", "))
+			continue
+		}
+		r.Rlimits[key] = lim
+	}
+
+	if f.MaskedPaths != nil {
+		r.MaskedPaths = sortedUnique(v.absPaths("masked-paths.add", f.MaskedPaths.Add))
+	}
+	if f.ReadonlyPaths != nil {
+		r.ReadonlyPaths = sortedUnique(v.absPaths("readonly-paths.add", f.ReadonlyPaths.Add))
+	}
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	return r, nil
+}
+
+type validator struct {
+	f       *File
+	profile string
+	errs    []error
+}
+
+// errorf records an error at a field path, located through the merged
+// file's origins (the closest recorded parent path when the exact one,
+// e.g. a merged list index, has none).
+func (v *validator) errorf(field, format string, args ...any) {
+	e := &FieldError{File: "profile " + quote(v.profile), Path: field, Msg: fmt.Sprintf(format, args...)}
+	for p := field; p != ""; p = parentPath(p) {
+		if pos, ok := v.f.origin[p]; ok {
+			e.File, e.Line, e.Col = pos.File, pos.Line, pos.Col
+			break
+		}
+	}
+	v.errs = append(v.errs, e)
+}
+
+func parentPath(p string) string {
+	if i := strings.LastIndexAny(p, ".["); i > 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+func (v *validator) absPath(field, p string, rootOK bool) {
+	switch {
+	case p == "":
+		v.errorf(field, "empty path")
+	case !path.IsAbs(p):
+		v.errorf(field, "%q is not absolute: write it from /", p)
+	case path.Clean(p) != p:
+		v.errorf(field, "%q is not clean: write %q", p, path.Clean(p))
+	case p == "/" && !rootOK:
+		v.errorf(field, "\"/\" cannot be used here")
+	}
+}
+
+func (v *validator) relPath(field, p string) {
+	if p == "" || path.Clean(p) != p || strings.HasPrefix(p, "../") || p == ".." || path.IsAbs(p) {
+		v.errorf(field, "%q must be a clean path below the home (~/) or current (./) directory, e.g. \"~/Downloads\"", p)
+	}
+}
+
+func (v *validator) absPaths(field string, list []string) []string {
+	for i, p := range list {
+		v.absPath(fmt.Sprintf("%s[%d]", field, i), p, false)
+	}
+	return list
+}
+
+func (v *validator) uniqueTargets(r *Resolved) {
+	seen := map[string]bool{}
+	for _, t := range r.Tmpfs {
+		seen[t.Path] = true
+	}
+	for i, b := range r.Binds {
+		if seen[b.Target] {
+			v.errorf(fmt.Sprintf("binds[%d].target", i), "%q is already a tmpfs or bind target", b.Target)
+		}
+		seen[b.Target] = true
+	}
+}
+
+// user parses "invoking", "UID" or "UID:GID".
+func (v *validator) user(s string) User {
+	if s == "invoking" {
+		return User{Invoking: true}
+	}
+	uidText, gidText, hasGID := strings.Cut(s, ":")
+	uid, err1 := strconv.ParseUint(uidText, 10, 32)
+	gid := uid
+	var err2 error
+	if hasGID {
+		gid, err2 = strconv.ParseUint(gidText, 10, 32)
+	}
+	if err1 != nil || err2 != nil {
+		v.errorf("user", "invalid user %q: write \"UID:GID\" with numbers (e.g. \"65534:65534\") or \"invoking\"", s)
+	}
+	return User{UID: uint32(uid), GID: uint32(gid)}
+}
+
+// errno parses an errno name such as "EPERM" or "ENOSYS".
+func (v *validator) errno(name string) uint {
+	want := strings.ToUpper(name)
+	for e := syscall.Errno(1); e < 4096; e++ {
+		if unix.ErrnoName(e) == want {
+			return uint(e)
+		}
+	}
+	v.errorf("seccomp.default-errno", "unknown errno %q: use a name such as EPERM or ENOSYS", name)
+	return uint(unix.EPERM)
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+func sortedUnique(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	j := 0
+	for i := range out {
+		if i == 0 || out[i] != out[i-1] {
+			out[j] = out[i]
+			j++
+		}
+	}
+	return out[:j]
+}
