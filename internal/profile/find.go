@@ -100,8 +100,9 @@ func (f *Finder) Find(ref string) (Source, []byte, error) {
 		name, suggest.Hint(name, names), strings.Join(f.Dirs, ", "))
 }
 
-// Load finds ref, follows its extends chain, merges and validates it.
-func (f *Finder) Load(ref string) (*Resolved, error) {
+// Load finds ref, follows its extends chain, merges it, lays the
+// overlays (command-line overrides) on top, and validates the result once.
+func (f *Finder) Load(ref string, overlays ...*File) (*Resolved, error) {
 	chain, err := f.chain(ref)
 	if err != nil {
 		return nil, err
@@ -111,6 +112,9 @@ func (f *Finder) Load(ref string) (*Resolved, error) {
 	for i := len(chain) - 1; i >= 0; i-- {
 		merged = Merge(merged, chain[i].file)
 		sources = append(sources, chain[i].src.Path)
+	}
+	for _, o := range overlays {
+		merged = Merge(merged, o)
 	}
 	r, err := validate(chain[0].src.Name, merged)
 	if err != nil {

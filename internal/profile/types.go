@@ -96,7 +96,7 @@ type Seccomp struct {
 type Resources struct {
 	Memory *Size  `yaml:"memory"`
 	CPUs   *CPUs  `yaml:"cpus"`
-	Pids   *int64 `yaml:"pids"`
+	Pids   *Count `yaml:"pids"`
 	// Required refuses to run when a limit cannot be applied (rootless on a
 	// host without cgroup delegation) instead of warning.
 	Required *bool `yaml:"required"`
@@ -111,4 +111,18 @@ type Unsafe struct {
 	DisableNetworkIsolation *bool `yaml:"disable-network-isolation"`
 	DisableMaskedPaths      *bool `yaml:"disable-masked-paths"`
 	DisableResourceLimits   *bool `yaml:"disable-resource-limits"`
+}
+
+// Overlay returns an empty File whose fields, once set by the caller, are
+// reported as coming from source (e.g. a command-line flag) in errors.
+func Overlay() *File {
+	return &File{origin: map[string]Pos{}}
+}
+
+// SetOrigin records that field path was set by source (e.g. "--memory").
+func (f *File) SetOrigin(path, source string) {
+	if f.origin == nil {
+		f.origin = map[string]Pos{}
+	}
+	f.origin[path] = Pos{File: source}
 }

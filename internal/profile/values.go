@@ -134,3 +134,21 @@ func (r Rlimit) String() string {
 	}
 	return fmt.Sprintf("%d:%d", r.Soft, r.Hard)
 }
+
+// ParseOverride parses text with the syntax of *dst's type (Size, Count,
+// CPUs, ...) and stores a new value in *dst; empty text changes nothing.
+// It lets command-line flags share the profile's value syntax.
+func ParseOverride[T any, PT interface {
+	*T
+	scalarValue
+}](text string, dst **T) error {
+	if text == "" {
+		return nil
+	}
+	v := new(T)
+	if err := PT(v).parseScalar(text); err != nil {
+		return err
+	}
+	*dst = v
+	return nil
+}

@@ -35,16 +35,16 @@ var DefaultAllow = []string{
 	"eventfd", "eventfd2", "inotify_add_watch", "inotify_init", "inotify_init1",
 	"inotify_rm_watch", "io_cancel", "io_destroy", "io_getevents", "io_pgetevents",
 	"io_setup", "io_submit", "ioctl", "pause", "pipe", "pipe2", "poll", "ppoll", "pselect6",
-	"select", "signalfd", "signalfd4", "timerfd_create", "timerfd_gettime", "timerfd_settime",
+	"select", "vmsplice", "signalfd", "signalfd4", "timerfd_create", "timerfd_gettime", "timerfd_settime",
 	// memory
-	"brk", "get_mempolicy", "madvise", "membarrier", "memfd_create", "mincore", "mlock",
+	"brk", "get_mempolicy", "pkey_alloc", "pkey_free", "pkey_mprotect", "madvise", "membarrier", "memfd_create", "mincore", "mlock",
 	"mlock2", "mlockall", "mmap", "mprotect", "mremap", "msync", "munlock", "munlockall",
 	"munmap", "remap_file_pages",
 	// processes, threads and signals
 	"arch_prctl", "capget", "capset", "execve", "execveat", "exit", "exit_group", "fork",
 	"futex", "get_robust_list", "get_thread_area", "getcpu", "getegid", "geteuid", "getgid",
 	"getgroups", "getitimer", "getpgid", "getpgrp", "getpid", "getppid", "getpriority",
-	"getresgid", "getresuid", "getrlimit", "getrusage", "getsid", "gettid", "ioprio_get",
+	"getresgid", "getresuid", "getrlimit", "getrusage", "getsid", "gettid", "getuid", "ioprio_get",
 	"ioprio_set", "kill", "pidfd_open", "pidfd_send_signal", "prctl", "prlimit64",
 	"restart_syscall", "rseq", "rt_sigaction", "rt_sigpending", "rt_sigprocmask",
 	"rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait",
@@ -56,7 +56,7 @@ var DefaultAllow = []string{
 	"setpgid", "setpriority", "setregid", "setresgid", "setresuid", "setreuid", "setrlimit",
 	"setsid", "setuid", "sigaltstack", "tgkill", "tkill", "vfork", "wait4", "waitid",
 	// time
-	"clock_getres", "clock_gettime", "clock_nanosleep", "getrandom", "gettimeofday",
+	"alarm", "clock_getres", "clock_gettime", "clock_nanosleep", "getrandom", "gettimeofday",
 	"nanosleep", "time", "timer_create", "timer_delete", "timer_getoverrun", "timer_gettime",
 	"timer_settime", "times",
 	// sockets (network reach is the network namespace's business, not seccomp's)
@@ -68,7 +68,8 @@ var DefaultAllow = []string{
 	"msgctl", "msgget", "msgrcv", "msgsnd", "semctl", "semget", "semop", "semtimedop",
 	"shmat", "shmctl", "shmdt", "shmget",
 	// system information and self-sandboxing
-	"landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self", "sysinfo",
+	// (seccomp itself only ever adds restrictions: no_new_privs is set)
+	"landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self", "seccomp", "sysinfo",
 	"uname",
 }
 

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/safe-run/safe-run/internal/profile"
+	"github.com/safe-run/safe-run/internal/runtime"
+)
+
+func profileCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "profile",
+		Usage: "list and show profiles",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list every profile reachable by name, and which file wins",
+				Flags: []cli.Flag{jsonFlag},
+				Action: func(c *cli.Context) error {
+					entries, err := newFinder(c).List()
+					if err != nil {
+						return runtime.ToolError("%v", err)
+					}
+					if c.Bool("json") {
+						return printJSON(entries)
+					}
+					w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "NAME\tSOURCE\tDESCRIPTION")
+					for _, e := range entries {
+						src := e.Path
+						if len(e.Shadows) > 0 {
+							src += " (overrides " + strings.Join(e.Shadows, ", ") + ")"
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\n", e.Name, src, e.Description)
+					}
+					return w.Flush()
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "show a profile after extends, merging and defaults, and which file won",
+				ArgsUsage: "NAME|FILE",
+				Flags:     []cli.Flag{jsonFlag},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return runtime.ToolError("profile show: give exactly one profile name or file")
+					}
+					r, err := newFinder(c).Load(c.Args().First())
+					if err != nil {
+						return runtime.ToolError("%v", err)
+					}
+					if c.Bool("json") {
+						return printJSON(r)
+					}
+					showResolved(r)
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func showResolved(r *profile.Resolved) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(w, "%s\t%v\n", k, v) }
+	row("name", r.Name)
+	row("source", r.Source)
+	row("chain", strings.Join(r.Chain, " -> "))
+	row("description", r.Description)
+	row("command", strings.Join(r.Command, " "))
+	user := fmt.Sprintf("%d:%d", r.User.UID, r.User.GID)
+	if r.User.Invoking {
+		user = "invoking"
+	}
+	row("user", user)
+	row("rootfs", r.Rootfs)
+	row("readonly root", !r.Unsafe.DisableReadonlyRoot)
+	row("workdir", r.Workdir)
+	row("hostname", r.Hostname)
+	for _, t := range r.Tmpfs {
+		row("tmpfs", fmt.Sprintf("%s size=%s mode=%o exec=%v", t.Path, t.Size, *t.Mode, t.Exec))
+	}
+	for _, b := range r.Binds {
+		mode := "ro"
+		if b.Writable {
+			mode = "rw"
+		}
+		row("bind", fmt.Sprintf("%s -> %s (%s)", b.Source, b.Target, mode))
+	}
+	caps := "none"
+	if len(r.Capabilities) > 0 {
+		caps = strings.Join(r.Capabilities, ", ")
+	}
+	row("capabilities", caps)
+	row("no_new_privs", !r.Unsafe.DisableNoNewPrivileges)
+	if r.Unsafe.DisableSeccomp {
+		row("seccomp", "DISABLED")
+	} else {
+		row("seccomp", fmt.Sprintf("allowlist of %d syscalls, others fail with errno %d", len(r.SeccompAllow), r.SeccompErrno))
+	}
+	row("network", r.Network)
+	row("memory", profile.Size(r.Memory))
+	row("cpus", r.CPUs)
+	row("pids", r.Pids)
+	row("limits required", r.LimitsRequired)
+	for name, l := range r.Rlimits {
+		row("rlimit "+name, l)
+	}
+	for _, warn := range r.Warnings() {
+		row("WARNING", warn)
+	}
+	w.Flush()
+}

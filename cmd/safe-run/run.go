@@ -1,0 +1,228 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/safe-run/safe-run/internal/bundle"
+	"github.com/safe-run/safe-run/internal/host"
+	"github.com/safe-run/safe-run/internal/plan"
+	"github.com/safe-run/safe-run/internal/profile"
+	"github.com/safe-run/safe-run/internal/runtime"
+)
+
+// runFlags are shared by `run` and `spec` (spec shows what run would run).
+var runFlags = []cli.Flag{
+	&cli.StringFlag{Name: "profile", Usage: "profile `NAME` or path to a .yaml file", Value: "default", EnvVars: []string{"SAFE_RUN_PROFILE"}, Category: "Profile"},
+	&cli.StringFlag{Name: "rootfs", Usage: "run from the root filesystem in `DIR` instead of the profile's", Category: "Profile"},
+	&cli.StringFlag{Name: "name", Usage: "container `ID` (default: a random safe-run-... id)", Category: "Container"},
+	&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the program a terminal (stdin must be one)", Category: "Container"},
+	&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open (always on; accepted for docker compatibility)", Category: "Container"},
+	&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `NAME=VALUE` (or pass NAME from your environment)", Category: "Process"},
+	&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working `DIR` inside the container", Category: "Process"},
+	&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "`UID[:GID]` or \"invoking\"", Category: "Process"},
+	&cli.StringFlag{Name: "hostname", Usage: "container host `NAME`", Category: "Process"},
+	&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit, e.g. 256m", Category: "Limits"},
+	&cli.StringFlag{Name: "cpus", Usage: "CPU limit in cores, e.g. 0.5", Category: "Limits"},
+	&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes", Category: "Limits"},
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a command under a profile",
+		ArgsUsage: "[-- COMMAND [ARG...]]",
+		Description: `Runs COMMAND (or the profile's command) in a container built from the
+profile. Every control is verified from inside the container before the
+command starts; a missing one refuses the run (exit 125).
+
+Exit status: the command's own; 128+N if it was killed by signal N (137:
+killed, e.g. by the OOM killer); 125 safe-run failed; 126 the command cannot
+be executed; 127 the command was not found.
+
+Examples:
+   safe-run run -- id
+   safe-run run --profile shell -t
+   safe-run run --rootfs ./rootfs --memory 64m -- /bin/sh -c 'echo hi'`,
+		Flags: runFlags,
+		Action: func(c *cli.Context) error {
+			return runProfile(c, c.String("profile"), c.Args().Slice(), runOptions{})
+		},
+	}
+}
+
+type runOptions struct {
+	specOnly bool // print config.json instead of running
+}
+
+// prepared is everything a run needs, up to (not including) the bundle.
+type prepared struct {
+	resolved *profile.Resolved
+	facts    *host.Facts
+	plan     *plan.Plan
+	runtime  string
+	state    *bundle.Root
+	id       string
+}
+
+// prepare resolves the profile with the command line's overrides, probes
+// the host once, and builds the plan.
+func prepare(c *cli.Context, ref string, args []string, stateNeeded bool) (*prepared, error) {
+	overlay, err := overridesFromFlags(c)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newFinder(c).Load(ref, overlay)
+	if err != nil {
+		return nil, runtime.ToolError("%v", err)
+	}
+	runtimePath, err := runtime.Find(c.String("runtime"))
+	if err != nil {
+		return nil, err
+	}
+	initPath, err := findInit()
+	if err != nil {
+		return nil, err
+	}
+	facts, err := host.Probe(initPath)
+	if err != nil {
+		return nil, runtime.ToolError("%v", err)
+	}
+	p := &prepared{resolved: r, facts: facts, runtime: runtimePath, id: c.String("name")}
+	if p.id == "" {
+		p.id = bundle.NewID()
+		if !stateNeeded {
+			p.id = "safe-run-spec" // stable output for `safe-run spec`
+		}
+	}
+	if stateNeeded {
+		if p.state, err = bundle.Open(stateDir(c)); err != nil {
+			return nil, runtime.ToolError("%v", err)
+		}
+	}
+	terminal := c.Bool("tty")
+	if terminal && stateNeeded && !term.IsTerminal(int(os.Stdin.Fd())) {
+		return nil, runtime.ToolError("--tty: the input device is not a terminal: drop -t, or run from a terminal")
+	}
+	req := plan.Request{
+		ID: p.id, Args: args, CallerEnv: os.Environ(), Terminal: terminal,
+		BindSources: host.Exist(plan.BindSources(r, facts)),
+		DropControl: os.Getenv("SAFE_RUN_TEST_DROP_CONTROL"),
+	}
+	if p.plan, err = plan.Build(r, facts, req); err != nil {
+		return nil, runtime.ToolError("%v", err)
+	}
+	return p, nil
+}
+
+// runProfile runs (or, with specOnly, prints) profile ref with args.
+func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
+	p, err := prepare(c, ref, args, !o.specOnly)
+	if err != nil {
+		return err
+	}
+	if o.specOnly {
+		return printJSON(p.plan.Spec)
+	}
+	for _, w := range p.plan.Warnings {
+		if logEnabled(c, "warn") {
+			fmt.Fprintln(os.Stderr, "safe-run: warning: "+w)
+		}
+	}
+	for _, n := range p.plan.Notices {
+		if logEnabled(c, "info") {
+			fmt.Fprintln(os.Stderr, "safe-run: "+n)
+		}
+	}
+	feats, err := runtime.Features(p.runtime, p.state.CacheDir())
+	if err != nil {
+		return err
+	}
+	if err := runtime.Supports(feats, p.plan.Spec); err != nil {
+		return err
+	}
+	b, err := p.state.Create(p.id, bundle.Contents{
+		Spec: p.plan.Spec, Files: p.plan.Files, Symlinks: p.plan.Symlinks, Skeleton: p.plan.HostView,
+	})
+	if err != nil {
+		return runtime.ToolError("%v", err)
+	}
+	defer func() {
+		if err := b.Remove(); err != nil {
+			fmt.Fprintln(os.Stderr, "safe-run: cleanup: "+err.Error())
+		}
+	}()
+	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup}
+	status, err := runner.Run(p.id, b.Dir)
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return &runtime.ExitError{Code: status}
+	}
+	return nil
+}
+
+// overridesFromFlags turns run's flags into a profile overlay, validated
+// with the profile (so a bad --memory is reported like a bad profile).
+func overridesFromFlags(c *cli.Context) (*profile.File, error) {
+	o := profile.Overlay()
+	str := func(flag, field string, dst **string) {
+		if c.IsSet(flag) {
+			v := c.String(flag)
+			*dst = &v
+			o.SetOrigin(field, "--"+flag)
+		}
+	}
+	str("workdir", "workdir", &o.Workdir)
+	str("user", "user", &o.User)
+	str("hostname", "hostname", &o.Hostname)
+	if c.IsSet("rootfs") {
+		dir, err := filepath.Abs(c.String("rootfs"))
+		if err != nil {
+			return nil, runtime.ToolError("--rootfs: %v", err)
+		}
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, runtime.ToolError("--rootfs %s: not a directory: give the directory that holds the root filesystem", c.String("rootfs"))
+		}
+		o.Rootfs = &dir
+		o.SetOrigin("rootfs", "--rootfs")
+	}
+	if env := c.StringSlice("env"); len(env) > 0 {
+		o.Env = &profile.Env{Set: map[string]string{}}
+		for _, kv := range env {
+			k, v, hasValue := strings.Cut(kv, "=")
+			if !hasValue {
+				var ok bool
+				if v, ok = os.LookupEnv(k); !ok {
+					continue // docker passes nothing for an unset NAME
+				}
+			}
+			o.Env.Set[k] = v
+			o.SetOrigin("env.set."+k, "--env")
+		}
+	}
+	if c.IsSet("memory") || c.IsSet("cpus") || c.IsSet("pids-limit") {
+		o.Resources = &profile.Resources{}
+		if err := profile.ParseOverride(c.String("memory"), &o.Resources.Memory); c.IsSet("memory") && err != nil {
+			return nil, runtime.ToolError("--memory: %v", err)
+		}
+		if err := profile.ParseOverride(c.String("cpus"), &o.Resources.CPUs); c.IsSet("cpus") && err != nil {
+			return nil, runtime.ToolError("--cpus: %v", err)
+		}
+		if err := profile.ParseOverride(c.String("pids-limit"), &o.Resources.Pids); c.IsSet("pids-limit") && err != nil {
+			return nil, runtime.ToolError("--pids-limit: %v", err)
+		}
+		for flag, field := range map[string]string{"memory": "resources.memory", "cpus": "resources.cpus", "pids-limit": "resources.pids"} {
+			if c.IsSet(flag) {
+				o.SetOrigin(field, "--"+flag)
+			}
+		}
+	}
+	return o, nil
+}

@@ -1,0 +1,244 @@
+// Package bundle owns safe-run's state root and the private OCI bundle of
+// each run: directories are 0700, every file is created with O_EXCL (never
+// following or truncating something an attacker placed), and Remove takes
+// everything away again.
+package bundle
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// StateRoot returns the state directory: /run/safe-run as root,
+// $XDG_RUNTIME_DIR/safe-run otherwise (falling back to /tmp/safe-run-UID).
+func StateRoot(uid int, xdgRuntimeDir string) string {
+	switch {
+	case uid == 0:
+		return "/run/safe-run"
+	case xdgRuntimeDir != "":
+		return filepath.Join(xdgRuntimeDir, "safe-run")
+	}
+	return fmt.Sprintf("/tmp/safe-run-%d", uid)
+}
+
+// Root is an opened state root.
+type Root struct {
+	Dir string
+}
+
+// Subdirectories of the state root.
+const (
+	bundlesDir = "bundles" // one bundle per live container
+	runcDir    = "runc"    // runc --root
+	cacheDir   = "cache"   // runtime features, keyed by binary identity
+)
+
+// Open creates (or checks) the state root: it must be a real directory
+// owned by the caller and not writable by anyone else, because bundles
+// and runc's state live inside.
+func Open(dir string) (*Root, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state root %s: %w (set --state-dir or SAFE_RUN_STATE_DIR to a writable directory)", dir, err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("state root %s: %w", dir, err)
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return nil, fmt.Errorf("state root %s is not a directory (a symlink?): remove it", dir)
+	case st != nil && int(st.Uid) != os.Geteuid():
+		return nil, fmt.Errorf("state root %s belongs to uid %d, not to you: remove it or use --state-dir", dir, st.Uid)
+	case fi.Mode().Perm()&0o022 != 0:
+		return nil, fmt.Errorf("state root %s is writable by others (mode %o): chmod 700 it", dir, fi.Mode().Perm())
+	}
+	for _, sub := range []string{bundlesDir, runcDir, cacheDir} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("state root: %w", err)
+		}
+	}
+	return &Root{Dir: dir}, nil
+}
+
+// RuncRoot is the directory given to runc --root.
+func (r *Root) RuncRoot() string { return filepath.Join(r.Dir, runcDir) }
+
+// CacheDir holds small caches (runtime features).
+func (r *Root) CacheDir() string { return filepath.Join(r.Dir, cacheDir) }
+
+// BundlesDir holds one directory per live container.
+func (r *Root) BundlesDir() string { return filepath.Join(r.Dir, bundlesDir) }
+
+// NewID returns a fresh container id.
+func NewID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return "safe-run-" + hex.EncodeToString(b)
+}
+
+// Bundle is one container's private directory.
+type Bundle struct {
+	ID  string
+	Dir string
+}
+
+// Contents is what a bundle holds besides config.json.
+type Contents struct {
+	Spec     *specs.Spec
+	Files    map[string]string // relative path -> content, written 0444
+	Symlinks map[string]string // rootfs-relative name -> target
+	Skeleton bool              // create rootfs/ (the host view's empty root)
+}
+
+// Create makes the bundle directory for id (failing if it exists) and
+// writes its contents. On error nothing is left behind.
+func (r *Root) Create(id string, c Contents) (b *Bundle, err error) {
+	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
+		return nil, fmt.Errorf("invalid container id %q", id)
+	}
+	dir := filepath.Join(r.BundlesDir(), id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("a container named %q already exists: choose another name or remove it with `safe-run gc`", id)
+		}
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	b = &Bundle{ID: id, Dir: dir}
+	defer func() {
+		if err != nil {
+			_ = b.Remove()
+		}
+	}()
+	if c.Skeleton {
+		// 0755 so that a non-root container user can traverse its root.
+		rootfs := filepath.Join(dir, "rootfs")
+		if err := os.Mkdir(rootfs, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(rootfs, 0o755); err != nil { // undo the umask
+			return nil, err
+		}
+		for name, target := range c.Symlinks {
+			if err := os.Symlink(target, filepath.Join(rootfs, name)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for rel, content := range c.Files {
+		if err := writeExclusive(dir, rel, []byte(content), 0o444); err != nil {
+			return nil, err
+		}
+	}
+	data, err := json.MarshalIndent(c.Spec, "", "\t")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeExclusive(dir, "config.json", append(data, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// writeExclusive creates dir/rel (and its parent directories inside dir)
+// with O_EXCL|O_NOFOLLOW: it never writes through a symlink or into an
+// existing file.
+func writeExclusive(dir, rel string, data []byte, mode os.FileMode) error {
+	clean := filepath.Clean(rel)
+	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return fmt.Errorf("bundle file %q escapes the bundle", rel)
+	}
+	p := filepath.Join(dir, clean)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, mode)
+	if err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil { // undo the umask
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Remove deletes the bundle. It refuses to cross into mounts (a rootfs
+// still mounted somewhere would otherwise lose the host files bound into
+// it): such entries are reported, not deleted.
+func (b *Bundle) Remove() error {
+	return removeNoCross(b.Dir)
+}
+
+// removeNoCross removes dir recursively without descending into other
+// filesystems.
+func removeNoCross(dir string) error {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(dir, &st); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	dev := st.Dev
+	var walk func(string) error
+	walk = func(p string) error {
+		var s syscall.Stat_t
+		if err := syscall.Lstat(p, &s); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if s.Dev != dev {
+			return fmt.Errorf("%s is still a mount point: unmount it, then run `safe-run gc`", p)
+		}
+		if s.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				if err := walk(filepath.Join(p, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+		return os.Remove(p)
+	}
+	return walk(dir)
+}
+
+// List returns the ids of the bundles present (live or left behind).
+func (r *Root) List() ([]string, error) {
+	entries, err := os.ReadDir(r.BundlesDir())
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.Name())
+	}
+	return ids, nil
+}
+
+// Open returns the bundle of id.
+func (r *Root) Bundle(id string) *Bundle {
+	return &Bundle{ID: id, Dir: filepath.Join(r.BundlesDir(), id)}
+}
