@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/opencontainers/runtime-spec v1.3.0
 	github.com/opencontainers/selinux v1.15.1
+	github.com/santhosh-tekuri/jsonschema/v5 v5.3.1
 	github.com/seccomp/libseccomp-golang v0.11.1
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/sys v0.49.0

@@ -79,17 +79,27 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			name: "pids not a number",
 			src:  "resources:\n  pids: abc\n",
-			want: []wantErr{{2, 9, "resources.pids", `expected a whole number, found "abc"`}},
+			want: []wantErr{{2, 9, "resources.pids", `invalid count "abc": write a positive whole number or "unlimited"`}},
 		},
 		{
 			name: "pids a float",
 			src:  "resources:\n  pids: 1.5\n",
-			want: []wantErr{{2, 9, "resources.pids", `expected a whole number, found "1.5"`}},
+			want: []wantErr{{2, 9, "resources.pids", `invalid count "1.5"`}},
 		},
 		{
-			name: "pids a quoted number",
-			src:  "resources:\n  pids: \"10\"\n",
-			want: []wantErr{{2, 9, "resources.pids", `expected a whole number, found "10"`}},
+			name: "pids negative",
+			src:  "resources:\n  pids: -5\n",
+			want: []wantErr{{2, 9, "resources.pids", `invalid count "-5"`}},
+		},
+		{
+			name: "pids zero",
+			src:  "resources:\n  pids: 0\n",
+			want: []wantErr{{2, 9, "resources.pids", `invalid count "0"`}},
+		},
+		{
+			name: "pids a list",
+			src:  "resources:\n  pids: [1]\n",
+			want: []wantErr{{2, 9, "resources.pids", "expected a single value, found a list"}},
 		},
 		{
 			name: "list where mapping expected",
@@ -203,7 +213,7 @@ func TestDecodeErrors(t *testing.T) {
 			want: []wantErr{
 				{1, 1, "capabilites", `did you mean "capabilities"?`},
 				{3, 11, "resources.memory", `invalid size "12x"`},
-				{4, 9, "resources.pids", "expected a whole number"},
+				{4, 9, "resources.pids", `invalid count "abc"`},
 				{5, 3, "resources.memroy", `did you mean "memory"?`},
 				{8, 11, "tmpfs[0].mode", `invalid mode "999"`},
 				{10, 11, "rlimits.nofile", "soft limit 5 is above the hard limit 2"},
@@ -325,7 +335,7 @@ network: none
 resources:
   memory: 256MiB
   cpus: 0.5
-  pids: 0x40
+  pids: 64
   required: true
 rlimits:
   nofile: 1024:4096
@@ -361,7 +371,7 @@ unsafe:
 		Capabilities: &AddRemove{Add: []string{"NET_RAW"}, Remove: []string{"CAP_CHOWN"}},
 		Seccomp:      &Seccomp{Allow: []string{"read"}, Deny: []string{"write"}, DefaultErrno: ptr("ENOSYS")},
 		Network:      ptr("none"),
-		Resources: &Resources{Memory: ptr(Size(256 << 20)), CPUs: ptr(CPUs(0.5)), Pids: ptr(int64(64)),
+		Resources: &Resources{Memory: ptr(Size(256 << 20)), CPUs: ptr(CPUs(0.5)), Pids: ptr(Count(64)),
 			Required: ptr(true)},
 		Rlimits:       map[string]Rlimit{"nofile": {1024, 4096}, "core": {0, 0}},
 		MaskedPaths:   &AddRemove{Add: []string{"/proc/kcore"}},
