@@ -157,6 +157,9 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 			fmt.Fprintln(os.Stderr, "safe-run: cleanup: "+err.Error())
 		}
 	}()
+	if err := b.MarkOwner(); err != nil {
+		return runtime.ToolError("%v", err)
+	}
 	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup}
 	status, err := runner.Run(p.id, b.Dir)
 	if err != nil {

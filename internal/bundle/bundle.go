@@ -242,3 +242,57 @@ func (r *Root) List() ([]string, error) {
 func (r *Root) Bundle(id string) *Bundle {
 	return &Bundle{ID: id, Dir: filepath.Join(r.BundlesDir(), id)}
 }
+
+// ownerFile records the safe-run process that owns a bundle: "PID STARTTIME"
+// (start time from /proc/PID/stat, so a reused pid is not mistaken for it).
+const ownerFile = "owner"
+
+// MarkOwner records the current process as the bundle's owner.
+func (b *Bundle) MarkOwner() error {
+	start, err := processStart(os.Getpid())
+	if err != nil {
+		return err
+	}
+	return writeExclusive(b.Dir, ownerFile, []byte(fmt.Sprintf("%d %s\n", os.Getpid(), start)), 0o600)
+}
+
+// OwnerAlive reports whether the safe-run process that owns the bundle
+// still runs. A bundle without an owner file is being created (or was
+// left by a crash during creation): it counts as alive only while young.
+func (b *Bundle) OwnerAlive() bool {
+	data, err := os.ReadFile(filepath.Join(b.Dir, ownerFile))
+	if err != nil {
+		return false
+	}
+	var pid int
+	var start string
+	if _, err := fmt.Sscanf(string(data), "%d %s", &pid, &start); err != nil {
+		return false
+	}
+	now, err := processStart(pid)
+	return err == nil && now == start
+}
+
+// processStart returns field 22 (starttime) of /proc/PID/stat.
+func processStart(pid int) (string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", err
+	}
+	// The command name (field 2) may contain spaces; count after its ')'.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return "", fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return "", fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	return fields[19], nil
+}
+
+// HasOwnerFile reports whether the bundle's owner was recorded.
+func (b *Bundle) HasOwnerFile() bool {
+	_, err := os.Stat(filepath.Join(b.Dir, ownerFile))
+	return err == nil
+}

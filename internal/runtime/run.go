@@ -122,14 +122,15 @@ func (r *Runner) stopTimeout() time.Duration {
 // (it deletes its container itself on a normal exit; checking the state
 // directory saves a runc process on that path).
 func (r *Runner) deleteIfLeft(id string) {
-	if _, err := os.Stat(filepath.Join(r.Root, id)); err != nil {
-		return
-	}
-	_ = r.Delete(id)
+	_ = r.DeleteIfPresent(id)
 }
 
-// Delete force-deletes container id (killing it if it still runs).
-func (r *Runner) Delete(id string) error {
+// DeleteIfPresent force-deletes container id (killing it if it still
+// runs) when the runtime has state for it.
+func (r *Runner) DeleteIfPresent(id string) error {
+	if _, err := os.Stat(filepath.Join(r.Root, id)); err != nil {
+		return nil
+	}
 	out, err := exec.Command(r.Runtime, append(r.globalArgs(), "delete", "--force", id)...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s delete %s: %v: %s", r.Runtime, id, err, out)

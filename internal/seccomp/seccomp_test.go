@@ -306,7 +306,7 @@ func TestCompileDefaultErrnoENOSYS(t *testing.T) {
 	if err != nil {
 		t.Skipf("KNOWN BUG (non-test code): Compile(Build(allow, 38 /* ENOSYS */, arch)) fails: %v; "+
 			"Build always adds the clone3 ENOSYS rule, which equals the default action when the default errno is ENOSYS, "+
-			"and libseccomp refuses a rule that matches the default action (runc skips such rules). "+
+			"and libseccomp refuses a rule that matches the default action. "+
 			"Build should omit the clone3 rule (or Compile skip it) when errno == ENOSYS", err)
 	}
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/safe-run/safe-run/internal/bundle"
+	"github.com/safe-run/safe-run/internal/runtime"
+)
+
+// gcGrace protects bundles being created right now (no owner file yet).
+const gcGrace = time.Minute
+
+func gcCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "gc",
+		Usage: "remove containers and bundles left behind by a safe-run that was killed (SIGKILL, crash)",
+		Description: `A bundle whose owning safe-run process is gone is stale: its container is
+killed and deleted (runc delete --force), then the bundle is removed.
+Containers of live safe-run processes are never touched.`,
+		Action: func(c *cli.Context) error {
+			state, err := bundle.Open(stateDir(c))
+			if err != nil {
+				return runtime.ToolError("%v", err)
+			}
+			rt, err := runtime.Find(c.String("runtime"))
+			if err != nil {
+				return err
+			}
+			runner := &runtime.Runner{Runtime: rt, Root: state.RuncRoot()}
+			ids, err := state.List()
+			if err != nil {
+				return runtime.ToolError("%v", err)
+			}
+			removed := 0
+			for _, id := range ids {
+				b := state.Bundle(id)
+				if b.OwnerAlive() {
+					continue
+				}
+				if fi, err := os.Stat(b.Dir); err == nil && time.Since(fi.ModTime()) < gcGrace && !b.HasOwnerFile() {
+					continue // still being created
+				}
+				if err := runner.DeleteIfPresent(id); err != nil {
+					fmt.Fprintf(os.Stderr, "safe-run: gc: %s: %v\n", id, err)
+					continue
+				}
+				if err := b.Remove(); err != nil {
+					fmt.Fprintf(os.Stderr, "safe-run: gc: %s: %v\n", id, err)
+					continue
+				}
+				removed++
+				fmt.Println("removed", id)
+			}
+			if logEnabled(c, "info") {
+				fmt.Fprintf(os.Stderr, "safe-run: gc: %d stale container(s) removed\n", removed)
+			}
+			return nil
+		},
+	}
+}
