@@ -49,11 +49,12 @@ func Decode(name string, data []byte) (*File, error) {
 		return nil, &FieldError{File: name, Msg: "not valid YAML: " + msg}
 	}
 	f := &File{}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if doc.Kind == 0 || len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
 		return f, nil // an empty file is an empty profile
 	}
 	d := &decoder{file: name, origin: map[string]Pos{}}
 	d.value(doc.Content[0], reflect.ValueOf(f).Elem(), "")
+	d.duplicateTargets(f)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
@@ -79,7 +80,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		n = n.Alias
 	}
 	if _, ok := d.origin[path]; !ok {
-		d.origin[path] = Pos{File: d.file, Line: n.Line, Col: n.Column}
+		d.origin[path] = Pos{File: d.file, Line: n.Line, Col: n.Column, Path: path}
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		d.fail(n, path, "empty value: remove the key to inherit, or give a value")
@@ -177,8 +178,32 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[k.Value] = true
-		d.origin[fp] = Pos{File: d.file, Line: k.Line, Col: k.Column}
+		d.origin[fp] = Pos{File: d.file, Line: k.Line, Col: k.Column, Path: fp}
 		d.value(val, v.Field(idx), fp)
+	}
+}
+
+// duplicateTargets reports two mounts at the same place in one file (a
+// merge would otherwise silently keep only the last).
+func (d *decoder) duplicateTargets(f *File) {
+	first := map[string]string{}
+	check := func(target, path string) {
+		if target == "" {
+			return
+		}
+		if prev, ok := first[target]; ok {
+			pos := d.origin[path]
+			d.errs = append(d.errs, &FieldError{File: d.file, Line: pos.Line, Col: pos.Col, Path: path,
+				Msg: fmt.Sprintf("%q is already a tmpfs or bind target (%s): keep one", target, prev)})
+			return
+		}
+		first[target] = path
+	}
+	for i, t := range f.Tmpfs {
+		check(t.Path, fmt.Sprintf("tmpfs[%d].path", i))
+	}
+	for i, b := range f.Binds {
+		check(b.Target, fmt.Sprintf("binds[%d].target", i))
 	}
 }
 

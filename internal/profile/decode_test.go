@@ -388,16 +388,16 @@ unsafe:
 
 	// Origins point at the key that set each field.
 	for path, pos := range map[string]Pos{
-		"description":            {"full.yaml", 1, 1},
-		"resources.memory":       {"full.yaml", 31, 3},
-		"resources.pids":         {"full.yaml", 33, 3},
-		"tmpfs[0].size":          {"full.yaml", 13, 5},
-		"tmpfs[1]":               {"full.yaml", 16, 5},
-		"rlimits.nofile":         {"full.yaml", 36, 11},
-		"seccomp.allow[0]":       {"full.yaml", 26, 11},
-		"unsafe.disable-seccomp": {"full.yaml", 45, 3},
+		"description":            {File: "full.yaml", Line: 1, Col: 1},
+		"resources.memory":       {File: "full.yaml", Line: 31, Col: 3},
+		"resources.pids":         {File: "full.yaml", Line: 33, Col: 3},
+		"tmpfs[0].size":          {File: "full.yaml", Line: 13, Col: 5},
+		"tmpfs[1]":               {File: "full.yaml", Line: 16, Col: 5},
+		"rlimits.nofile":         {File: "full.yaml", Line: 36, Col: 11},
+		"seccomp.allow[0]":       {File: "full.yaml", Line: 26, Col: 11},
+		"unsafe.disable-seccomp": {File: "full.yaml", Line: 45, Col: 3},
 	} {
-		if got := f.origin[path]; got != pos {
+		if got := at(f.origin[path]); got != pos {
 			t.Errorf("origin[%q] = %+v, want %+v", path, got, pos)
 		}
 	}

@@ -1,5 +1,12 @@
 package profile
 
+import (
+	"fmt"
+	"strings"
+
+	"github.com/safe-run/safe-run/internal/seccomp"
+)
+
 // Merge returns child laid over parent, following the rules in
 // docs/profiles.md:
 //
@@ -15,12 +22,16 @@ package profile
 // Neither argument is modified. Field origins follow the winning value.
 func Merge(parent, child *File) *File {
 	m := *parent
-	m.origin = make(map[string]Pos, len(parent.origin)+len(child.origin))
+	o := &origins{parent: parent.origin, child: child.origin, out: map[string]Pos{}}
 	for k, v := range parent.origin {
-		m.origin[k] = v
+		if !o.isList(k) {
+			o.out[k] = v
+		}
 	}
 	for k, v := range child.origin {
-		m.origin[k] = v
+		if !o.isList(k) {
+			o.out[k] = v
+		}
 	}
 	m.Extends = child.Extends
 	setIf(&m.Description, child.Description)
@@ -48,19 +59,25 @@ func Merge(parent, child *File) *File {
 	setIf(&m.Hostname, child.Hostname)
 	setIf(&m.Rootfs, child.Rootfs)
 	setIf(&m.Network, child.Network)
-	m.Tmpfs = mergeKeyed(parent.Tmpfs, child.Tmpfs, func(t Tmpfs) string { return t.Path })
-	m.Binds = mergeKeyed(parent.Binds, child.Binds, func(b Bind) string { return b.Target })
-	m.Capabilities = mergeAddRemove(parent.Capabilities, child.Capabilities)
-	m.MaskedPaths = mergeAddRemove(parent.MaskedPaths, child.MaskedPaths)
-	m.ReadonlyPaths = mergeAddRemove(parent.ReadonlyPaths, child.ReadonlyPaths)
-	if child.Seccomp != nil {
+	m.Tmpfs = mergeKeyed(o, "tmpfs", parent.Tmpfs, child.Tmpfs, func(t Tmpfs) string { return t.Path })
+	m.Binds = mergeKeyed(o, "binds", parent.Binds, child.Binds, func(b Bind) string { return b.Target })
+	m.Capabilities = mergeAddRemove(o, "capabilities", parent.Capabilities, child.Capabilities, capabilityKey)
+	m.MaskedPaths = mergeAddRemove(o, "masked-paths", parent.MaskedPaths, child.MaskedPaths, sameKey)
+	m.ReadonlyPaths = mergeAddRemove(o, "readonly-paths", parent.ReadonlyPaths, child.ReadonlyPaths, sameKey)
+	if parent.Seccomp != nil || child.Seccomp != nil {
 		s := Seccomp{}
 		if parent.Seccomp != nil {
 			s = *parent.Seccomp
 		}
-		s.Allow = append(without(s.Allow, child.Seccomp.Deny), child.Seccomp.Allow...)
+		var deny, allow []string
+		if child.Seccomp != nil {
+			deny, allow = child.Seccomp.Deny, child.Seccomp.Allow
+			setIf(&s.DefaultErrno, child.Seccomp.DefaultErrno)
+		}
+		// Groups ("@default") are expanded here, so that a child's deny
+		// can take single names out of a group its parent allowed.
+		s.Allow = o.list("seccomp.allow", "seccomp.allow", "seccomp.allow", s.Allow, deny, allow, sameKey, expandGroup)
 		s.Deny = nil
-		setIf(&s.DefaultErrno, child.Seccomp.DefaultErrno)
 		m.Seccomp = &s
 	}
 	if child.Resources != nil {
@@ -98,7 +115,92 @@ func Merge(parent, child *File) *File {
 		setIf(&u.DisableResourceLimits, c.DisableResourceLimits)
 		m.Unsafe = &u
 	}
+	m.origin = o.out
 	return &m
+}
+
+// origins re-keys field origins for merged lists, so that an error about
+// merged item i still points at the file:line:col where it was written.
+type origins struct {
+	parent, child, out map[string]Pos
+}
+
+// listPrefixes are the list fields whose item indexes change in a merge.
+var listPrefixes = []string{"tmpfs[", "binds[", "capabilities.add[", "capabilities.remove[",
+	"masked-paths.add[", "masked-paths.remove[", "readonly-paths.add[", "readonly-paths.remove[",
+	"seccomp.allow[", "seccomp.deny["}
+
+func (o *origins) isList(key string) bool {
+	for _, p := range listPrefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// move copies the origins of item from[i] (and its sub-fields) to to[j].
+func (o *origins) move(src map[string]Pos, from string, i int, to string, j int) {
+	old, neu := fmt.Sprintf("%s[%d]", from, i), fmt.Sprintf("%s[%d]", to, j)
+	for k, v := range src {
+		if k == old || strings.HasPrefix(k, old+".") {
+			o.out[neu+strings.TrimPrefix(k, old)] = v
+		}
+	}
+}
+
+// list merges parent minus remove plus add (comparing with key), expanding
+// items with expand, and records the origins of every resulting item.
+func (o *origins) list(outPath, parentPath, childPath string, parent, remove, add []string,
+	key func(string) string, expand func(string) []string) []string {
+	drop := map[string]bool{}
+	for _, r := range remove {
+		for _, name := range expand(r) {
+			drop[key(name)] = true
+		}
+	}
+	var out []string
+	keep := func(src map[string]Pos, path string, i int, item string) {
+		for _, name := range expand(item) {
+			if !drop[key(name)] {
+				o.move(src, path, i, outPath, len(out))
+				out = append(out, name)
+			}
+		}
+	}
+	for i, item := range parent {
+		keep(o.parent, parentPath, i, item)
+	}
+	drop = map[string]bool{} // a child's own add wins over its own remove
+	for i, item := range add {
+		keep(o.child, childPath, i, item)
+	}
+	return out
+}
+
+func sameKey(s string) string { return s }
+
+func noExpand(s string) []string { return []string{s} }
+
+// capabilityKey compares capability names as the validator accepts them:
+// any case, with or without CAP_.
+func capabilityKey(s string) string {
+	up := strings.ToUpper(strings.TrimSpace(s))
+	if !strings.HasPrefix(up, "CAP_") {
+		up = "CAP_" + up
+	}
+	return up
+}
+
+// expandGroup turns "@NAME" into the group's syscalls; an unknown group
+// is kept as written for validation to report.
+func expandGroup(s string) []string {
+	if name, ok := strings.CutPrefix(s, "@"); ok {
+		if names, err := seccomp.Group(name); err == nil {
+			return names
+		}
+	}
+	return []string{s}
 }
 
 func setIf[T any](dst **T, src *T) {
@@ -107,47 +209,44 @@ func setIf[T any](dst **T, src *T) {
 	}
 }
 
-func mergeKeyed[T any](parent, child []T, key func(T) string) []T {
+func mergeKeyed[T any](o *origins, path string, parent, child []T, key func(T) string) []T {
 	if child == nil {
+		for i := range parent {
+			o.move(o.parent, path, i, path, i)
+		}
 		return parent
 	}
 	out := append([]T(nil), parent...)
-	for _, c := range child {
-		replaced := false
+	for i := range parent {
+		o.move(o.parent, path, i, path, i)
+	}
+	for j, c := range child {
+		slot := len(out)
 		for i := range out {
 			if key(out[i]) == key(c) {
-				out[i], replaced = c, true
+				slot = i
 			}
 		}
-		if !replaced {
+		if slot == len(out) {
 			out = append(out, c)
+		} else {
+			out[slot] = c
 		}
+		o.move(o.child, path, j, path, slot)
 	}
 	return out
 }
 
-func mergeAddRemove(parent, child *AddRemove) *AddRemove {
-	if child == nil {
-		return parent
-	}
-	var base []string
+func mergeAddRemove(o *origins, path string, parent, child *AddRemove, key func(string) string) *AddRemove {
+	var base, remove, add []string
 	if parent != nil {
 		base = parent.Add
 	}
-	return &AddRemove{Add: append(without(base, child.Remove), child.Add...)}
-}
-
-// without returns list minus the names in remove, in list's order.
-func without(list, remove []string) []string {
-	drop := make(map[string]bool, len(remove))
-	for _, r := range remove {
-		drop[r] = true
+	if child != nil {
+		remove, add = child.Remove, child.Add
 	}
-	var out []string
-	for _, v := range list {
-		if !drop[v] {
-			out = append(out, v)
-		}
+	if parent == nil && child == nil {
+		return nil
 	}
-	return out
+	return &AddRemove{Add: o.list(path+".add", path+".add", path+".add", base, remove, add, key, noExpand)}
 }

@@ -336,10 +336,10 @@ func TestMerge(t *testing.T) {
 			name:  "origins follow the winning value",
 			child: "description: child\n",
 			check: func(t *testing.T, m *File) {
-				if got := m.origin["description"]; got != (Pos{"c.yaml", 1, 1}) {
+				if got := at(m.origin["description"]); got != (Pos{File: "c.yaml", Line: 1, Col: 1}) {
 					t.Errorf("origin[description] = %+v, want c.yaml:1:1", got)
 				}
-				if got := m.origin["workdir"]; got != (Pos{"p.yaml", 6, 1}) {
+				if got := at(m.origin["workdir"]); got != (Pos{File: "p.yaml", Line: 6, Col: 1}) {
 					t.Errorf("origin[workdir] = %+v, want p.yaml:6:1", got)
 				}
 			},

@@ -50,6 +50,9 @@ type File struct {
 type Pos struct {
 	File      string
 	Line, Col int
+	// Path is the field path as written in File; after a merge it can
+	// differ from the merged path (list items move).
+	Path string
 }
 
 // Env sets variables and names those passed through from the caller.
@@ -124,5 +127,5 @@ func (f *File) SetOrigin(path, source string) {
 	if f.origin == nil {
 		f.origin = map[string]Pos{}
 	}
-	f.origin[path] = Pos{File: source}
+	f.origin[path] = Pos{File: source, Path: path}
 }

@@ -237,6 +237,9 @@ func (v *validator) errorf(field, format string, args ...any) {
 	for p := field; p != ""; p = parentPath(p) {
 		if pos, ok := v.f.origin[p]; ok {
 			e.File, e.Line, e.Col = pos.File, pos.Line, pos.Col
+			if p == field && pos.Path != "" {
+				e.Path = pos.Path // the index as written in that file
+			}
 			break
 		}
 	}

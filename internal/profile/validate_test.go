@@ -42,9 +42,9 @@ func TestValidateErrors(t *testing.T) {
 		{
 			name: "syscall typo with suggestion",
 			src:  "description: x\nseccomp:\n  allow: [opneat]\n",
-			// merged list is [@default, opneat]; the file has no index 1,
-			// so the error is located at the allow key of the file.
-			want: []wantErr{{3, 3, "seccomp.allow[1]", `syscall "opneat": unknown syscall (did you mean "openat"?)`}},
+			// The error names the entry as written (index 0 of this
+			// file's list) at its own line:col, not its merged index.
+			want: []wantErr{{3, 11, "seccomp.allow[0]", `syscall "opneat": unknown syscall (did you mean "openat"?)`}},
 		},
 		{
 			name: "syscall with no close name",
@@ -54,7 +54,7 @@ func TestValidateErrors(t *testing.T) {
 		{
 			name: "clone refused",
 			src:  "seccomp:\n  allow: [clone]\n",
-			want: []wantErr{{2, 3, "seccomp.allow[1]", `syscall "clone": always handled by safe-run's argument rule (allowed only without namespace flags); remove it from the list`}},
+			want: []wantErr{{2, 11, "seccomp.allow[0]", `syscall "clone": always handled by safe-run's argument rule (allowed only without namespace flags); remove it from the list`}},
 		},
 		{
 			name: "clone3 and personality refused",
@@ -67,7 +67,7 @@ func TestValidateErrors(t *testing.T) {
 		{
 			name: "unknown syscall group",
 			src:  "seccomp:\n  allow: [\"@nosuch\"]\n",
-			want: []wantErr{{2, 3, "seccomp.allow[1]", `unknown syscall group "@nosuch" (valid: @default)`}},
+			want: []wantErr{{2, 11, "seccomp.allow[0]", `unknown syscall group "@nosuch" (valid: @default)`}},
 		},
 		{
 			name: "unknown errno",
@@ -137,11 +137,12 @@ func TestValidateErrors(t *testing.T) {
 		{
 			name: "tmpfs paths",
 			src:  "tmpfs:\n  - path: /\n  - path: var/tmp\n  - path: /x//y\n",
-			// merged: [/tmp (default, replaced? no: different key), /, var/tmp, /x//y]
+			// merged: [/tmp from default, /, var/tmp, /x//y]; errors name
+			// each entry as written in this file, at its line:col.
 			want: []wantErr{
-				{0, 0, "tmpfs[1].path", `"/" cannot be used here`},
-				{0, 0, "tmpfs[2].path", `"var/tmp" is not absolute`},
-				{0, 0, "tmpfs[3].path", `"/x//y" is not clean: write "/x/y"`},
+				{2, 5, "tmpfs[0].path", `"/" cannot be used here`},
+				{3, 5, "tmpfs[1].path", `"var/tmp" is not absolute`},
+				{4, 5, "tmpfs[2].path", `"/x//y" is not clean: write "/x/y"`},
 			},
 		},
 		{
@@ -327,7 +328,7 @@ func TestValidateErrorLineOfMergedListEntry(t *testing.T) {
 		t.Fatalf("got %d errors:\n%v", len(errs), err)
 	}
 	e := errs[0]
-	if e.Path != "seccomp.allow[1]" || !strings.Contains(e.Msg, `did you mean "openat"?`) {
+	if e.Path != "seccomp.allow[0]" || !strings.Contains(e.Msg, `did you mean "openat"?`) {
 		t.Fatalf("error = %v", e)
 	}
 	if e.File != file {

@@ -86,7 +86,7 @@ type CPUs float64
 
 func (c *CPUs) parseScalar(text string) error {
 	f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-	if err != nil || f <= 0 || f > 1024 {
+	if err != nil || !(f > 0 && f <= 1024) { // written so that NaN fails too
 		return fmt.Errorf("invalid cpus %q: write a number of cores greater than 0, e.g. 1.5", text)
 	}
 	*c = CPUs(f)

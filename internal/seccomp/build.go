@@ -39,25 +39,30 @@ func Build(allow []string, errno uint, arch specs.Arch) *specs.LinuxSeccomp {
 	names = compact(names)
 	errnoRet := errno
 	enosys := uint(errnoENOSYS)
+	rules := []specs.LinuxSyscall{
+		{Names: names, Action: specs.ActAllow},
+		{
+			Names:  []string{"clone"},
+			Action: specs.ActAllow,
+			Args: []specs.LinuxSeccompArg{{
+				Index: 0, Value: cloneNamespaceFlags, ValueTwo: 0, Op: specs.OpMaskedEqual,
+			}},
+		},
+	}
+	if errno != errnoENOSYS {
+		// With ENOSYS as the default the rule would equal the default
+		// action, which libseccomp (and so runc) refuses.
+		rules = append(rules, specs.LinuxSyscall{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys})
+	}
+	// personality(2) values Docker allows: PER_LINUX, PER_LINUX32,
+	// UNAME26, UNAME26|PER_LINUX32, and the query 0xffffffff.
+	rules = append(rules, personality(0x0), personality(0x8), personality(0x20000), personality(0x20008),
+		personality(0xffffffff))
 	return &specs.LinuxSeccomp{
 		DefaultAction:   specs.ActErrno,
 		DefaultErrnoRet: &errnoRet,
 		Architectures:   []specs.Arch{arch},
-		Syscalls: []specs.LinuxSyscall{
-			{Names: names, Action: specs.ActAllow},
-			{
-				Names:  []string{"clone"},
-				Action: specs.ActAllow,
-				Args: []specs.LinuxSeccompArg{{
-					Index: 0, Value: cloneNamespaceFlags, ValueTwo: 0, Op: specs.OpMaskedEqual,
-				}},
-			},
-			{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys},
-			// personality(2) values Docker allows: PER_LINUX, PER_LINUX32,
-			// UNAME26, UNAME26|PER_LINUX32, and the query 0xffffffff.
-			personality(0x0), personality(0x8), personality(0x20000), personality(0x20008),
-			personality(0xffffffff),
-		},
+		Syscalls:        rules,
 	}
 }
 
