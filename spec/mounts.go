@@ -16,15 +16,17 @@ func WithRoot(rootPath string, readonly bool) Opt {
 	}
 }
 
-// WithTmpfs adds a private tmpfs of size bytes with the given mode.
-// It is nosuid and nodev always, noexec unless exec is set.
-func WithTmpfs(dest string, size int64, mode uint32, exec bool) Opt {
+// WithTmpfs adds a private tmpfs of size bytes with the given mode, owned
+// by uid:gid (the container's user, so a 0700 home is usable). It is
+// nosuid and nodev always, noexec unless exec is set.
+func WithTmpfs(dest string, size int64, mode uint32, exec bool, uid, gid uint32) Opt {
 	return func(s *specs.Spec) error {
 		opts := []string{"nosuid", "nodev"}
 		if !exec {
 			opts = append(opts, "noexec")
 		}
-		opts = append(opts, fmt.Sprintf("mode=%o", mode), fmt.Sprintf("size=%d", size))
+		opts = append(opts, fmt.Sprintf("mode=%o", mode), fmt.Sprintf("size=%d", size),
+			fmt.Sprintf("uid=%d", uid), fmt.Sprintf("gid=%d", gid))
 		return addMount(s, specs.Mount{Destination: dest, Type: "tmpfs", Source: "tmpfs", Options: opts})
 	}
 }

@@ -91,7 +91,7 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 		checks = append(checks, "ro=/")
 	}
 	for _, t := range r.Tmpfs {
-		opts = append(opts, spec.WithTmpfs(t.Path, int64(t.Size), uint32(*t.Mode), t.Exec))
+		opts = append(opts, spec.WithTmpfs(t.Path, int64(t.Size), uint32(*t.Mode), t.Exec, uid, gid))
 	}
 	for _, b := range r.Binds {
 		src := bindSource(b.Source, f)
