@@ -57,3 +57,39 @@ func TestSignalToSafeRun(t *testing.T) {
 		}
 	}
 }
+
+// TestSignalDuringStartupLeavesNoState sends SIGTERM to safe-run the
+// moment its bundle directory appears, i.e. while the bundle is being
+// written and before runc runs. Whenever the signal lands, safe-run must
+// not leave the bundle behind. Several attempts widen the chance of
+// hitting the window.
+func TestSignalDuringStartupLeavesNoState(t *testing.T) {
+	const attempts = 10
+	for i := 0; i < attempts; i++ {
+		e := newEnv(t, rootful)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+		cmd := e.command(ctx, nil, "default", "--", "sleep", "300")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		bundles := filepath.Join(e.state, "bundles")
+		for {
+			if entries, _ := os.ReadDir(bundles); len(entries) > 0 || ctx.Err() != nil {
+				break
+			}
+		}
+		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+		err := cmd.Wait()
+		cancel()
+		if ctx.Err() == context.DeadlineExceeded {
+			t.Fatal("hang guard: safe-run did not exit after SIGTERM")
+		}
+		entries, _ := os.ReadDir(bundles)
+		if len(entries) > 0 {
+			t.Fatalf("attempt %d: SIGTERM during startup (safe-run: %v) left %s/%s behind\nstderr: %s",
+				i+1, err, bundles, entries[0].Name(), stderr.String())
+		}
+	}
+}

@@ -105,7 +105,7 @@ type Contents struct {
 
 // Create makes the bundle directory for id (failing if it exists) and
 // writes its contents. On error nothing is left behind.
-func (r *Root) Create(id string, c Contents) (b *Bundle, err error) {
+func (r *Root) Create(id string, c Contents) (_ *Bundle, err error) {
 	if id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
 		return nil, fmt.Errorf("invalid container id %q", id)
 	}
@@ -116,7 +116,7 @@ func (r *Root) Create(id string, c Contents) (b *Bundle, err error) {
 		}
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
-	b = &Bundle{ID: id, Dir: dir}
+	b := &Bundle{ID: id, Dir: dir}
 	defer func() {
 		if err != nil {
 			_ = b.Remove()
