@@ -108,6 +108,15 @@ func hostChecks(c *cli.Context) []checkRow {
 	}
 	add("cgroups", status, fmt.Sprintf("%s; limits usable: %s; not usable: %s", facts.Cgroup.Mode,
 		orNone(usable), orNone(unusable)), facts.Cgroup.Why)
+	if !facts.Rootless {
+		// Root can tell ordinary users what to expect.
+		rl := host.ProbeCgroup(true)
+		status := "ok"
+		if !rl.Usable["memory"] || !rl.Usable["pids"] {
+			status = "warn"
+		}
+		add("rootless limits", status, map[bool]string{true: "usable through systemd delegation", false: "not usable"}[status == "ok"], rl.Why)
+	}
 	rows = append(rows, userNSStatus())
 	if facts.Rootless {
 		if len(facts.SubUIDs) > 0 && facts.HaveIDMaps {

@@ -52,7 +52,7 @@ func Probe(initPath string) (*Facts, error) {
 		_, errG := exec.LookPath("newgidmap")
 		f.HaveIDMaps = errU == nil && errG == nil
 	}
-	f.Cgroup = probeCgroup(f.Rootless)
+	f.Cgroup = ProbeCgroup(f.Rootless)
 	f.UsrMerge = map[string]string{}
 	for _, name := range usrMergeCandidates {
 		p := "/" + name
@@ -116,8 +116,9 @@ func readSubIDs(path, name string, uid uint32) []IDRange {
 	return out
 }
 
-// probeCgroup finds the cgroup layout and whether limits can be applied.
-func probeCgroup(rootless bool) Cgroup {
+// ProbeCgroup finds the cgroup layout and whether limits can be applied,
+// for a rootful or a rootless caller.
+func ProbeCgroup(rootless bool) Cgroup {
 	c := Cgroup{Usable: map[string]bool{}}
 	var st unix.Statfs_t
 	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
