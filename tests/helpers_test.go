@@ -40,6 +40,8 @@ type env struct {
 	state string // the state root safe-run uses
 	xdg   string // rootless: XDG_RUNTIME_DIR (state is xdg/safe-run)
 	home  string // the caller's home on the host
+	// leftovers already reported by assertStateEmpty (reported once)
+	leftovers map[string]bool
 }
 
 // newEnv makes a private environment whose state root must be empty again
@@ -47,7 +49,7 @@ type env struct {
 func newEnv(t *testing.T, m mode) *env {
 	t.Helper()
 	requireE2E(t)
-	e := &env{t: t, mode: m}
+	e := &env{t: t, mode: m, leftovers: map[string]bool{}}
 	if m.rootless {
 		xdg, err := os.MkdirTemp("/tmp", "safe-run-e2e-xdg-")
 		if err != nil {
@@ -86,6 +88,11 @@ func (e *env) assertStateEmpty() {
 			continue
 		}
 		for _, ent := range entries {
+			p := filepath.Join(sub, ent.Name())
+			if e.leftovers[p] {
+				continue
+			}
+			e.leftovers[p] = true
 			e.t.Errorf("state root not empty after the test: %s/%s/%s left behind", e.state, sub, ent.Name())
 		}
 	}

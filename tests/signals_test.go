@@ -58,38 +58,68 @@ func TestSignalToSafeRun(t *testing.T) {
 	}
 }
 
-// TestSignalDuringStartupLeavesNoState sends SIGTERM to safe-run the
-// moment its bundle directory appears, i.e. while the bundle is being
-// written and before runc runs. Whenever the signal lands, safe-run must
-// not leave the bundle behind. Several attempts widen the chance of
-// hitting the window.
-func TestSignalDuringStartupLeavesNoState(t *testing.T) {
-	const attempts = 10
-	for i := 0; i < attempts; i++ {
-		e := newEnv(t, rootful)
-		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
-		cmd := e.command(ctx, nil, "default", "--", "sleep", "300")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		bundles := filepath.Join(e.state, "bundles")
-		for {
-			if entries, _ := os.ReadDir(bundles); len(entries) > 0 || ctx.Err() != nil {
-				break
+// TestSignalDuringStartup sends SIGTERM to safe-run the moment a startup
+// stage becomes visible in the state root: the bundle directory (safe-run
+// is still writing the bundle) and the runc state directory (runc is
+// creating the container; safe-run-init has not started the program yet).
+// Wherever the signal lands, safe-run must end as terminated by SIGTERM
+// (exit 143, or killed by SIGTERM itself before a container exists) and
+// leave nothing behind. Several attempts widen the chance of hitting each
+// window; the first wrong outcome fails the test.
+func TestSignalDuringStartup(t *testing.T) {
+	const attempts = 25
+	for _, stage := range []string{"bundles", "runc"} {
+		t.Run("SIGTERM_when_"+stage+"_entry_appears_gives_143_and_no_state", func(t *testing.T) {
+			for i := 1; i <= attempts; i++ {
+				e := newEnv(t, rootful)
+				code, stderr := signalAtStage(t, e, stage, syscall.SIGTERM)
+				if code != 143 {
+					t.Errorf("attempt %d: safe-run exited %d after SIGTERM during startup, want 143\nstderr: %s", i, code, stderr)
+				}
+				e.assertStateEmpty()
+				if t.Failed() {
+					return
+				}
 			}
-		}
-		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-		err := cmd.Wait()
-		cancel()
-		if ctx.Err() == context.DeadlineExceeded {
-			t.Fatal("hang guard: safe-run did not exit after SIGTERM")
-		}
-		entries, _ := os.ReadDir(bundles)
-		if len(entries) > 0 {
-			t.Fatalf("attempt %d: SIGTERM during startup (safe-run: %v) left %s/%s behind\nstderr: %s",
-				i+1, err, bundles, entries[0].Name(), stderr.String())
+		})
+	}
+}
+
+// signalAtStage starts `safe-run default -- sleep 300`, sends sig as soon
+// as STATE/stage has an entry, and returns safe-run's exit status (128+N
+// when it was itself killed by signal N) and its stderr.
+func signalAtStage(t *testing.T, e *env, stage string, sig syscall.Signal) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	cmd := e.command(ctx, nil, "default", "--", "sleep", "300")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.state, stage)
+	for ctx.Err() == nil { // spin: the windows are short
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			break
 		}
 	}
+	if err := syscall.Kill(cmd.Process.Pid, sig); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("hang guard: safe-run did not exit after %v", sig)
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stderr.String()
+	case !errors.As(err, &ee):
+		t.Fatal(err)
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), stderr.String()
+	}
+	return ee.ExitCode(), stderr.String()
 }

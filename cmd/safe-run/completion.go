@@ -31,12 +31,11 @@ compdef _safe_run safe-run
 func completionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print a shell completion script (bash, zsh or fish) or the man page (man)",
-		ArgsUsage: "bash|zsh|fish|man",
+		Usage:     "print a shell completion script (bash, zsh or fish)",
+		ArgsUsage: "bash|zsh|fish",
 		Description: `Examples:
    source <(safe-run completion bash)
-   safe-run completion fish > ~/.config/fish/completions/safe-run.fish
-   safe-run completion man | man -l -`,
+   safe-run completion fish > ~/.config/fish/completions/safe-run.fish`,
 		Action: func(c *cli.Context) error {
 			switch c.Args().First() {
 			case "bash":
@@ -49,14 +48,8 @@ func completionCommand() *cli.Command {
 					return err
 				}
 				fmt.Print(s)
-			case "man":
-				s, err := c.App.ToMan()
-				if err != nil {
-					return err
-				}
-				fmt.Print(s)
 			default:
-				return runtime.ToolError("completion: give one of bash, zsh, fish, man")
+				return runtime.ToolError("completion: give one of bash, zsh, fish")
 			}
 			return nil
 		},

@@ -1,7 +1,8 @@
 package profile
 
 import (
-	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/safe-run/safe-run/internal/seccomp"
@@ -139,12 +140,16 @@ func (o *origins) isList(key string) bool {
 	return false
 }
 
-// move copies the origins of item from[i] (and its sub-fields) to to[j].
-func (o *origins) move(src map[string]Pos, from string, i int, to string, j int) {
-	old, neu := fmt.Sprintf("%s[%d]", from, i), fmt.Sprintf("%s[%d]", to, j)
-	for k, v := range src {
-		if k == old || strings.HasPrefix(k, old+".") {
-			o.out[neu+strings.TrimPrefix(k, old)] = v
+// move copies the origin of item from[i] to to[j]; with fields, also the
+// origins of the item's sub-fields (tmpfs and bind entries).
+func (o *origins) move(src map[string]Pos, from string, i int, to string, j int, fields ...string) {
+	old, neu := from+"["+strconv.Itoa(i)+"]", to+"["+strconv.Itoa(j)+"]"
+	if v, ok := src[old]; ok {
+		o.out[neu] = v
+	}
+	for _, f := range fields {
+		if v, ok := src[old+"."+f]; ok {
+			o.out[neu+"."+f] = v
 		}
 	}
 }
@@ -210,16 +215,15 @@ func setIf[T any](dst **T, src *T) {
 }
 
 func mergeKeyed[T any](o *origins, path string, parent, child []T, key func(T) string) []T {
+	var zero T
+	fields := fieldNames(yamlFields(reflect.TypeOf(zero)))
+	for i := range parent {
+		o.move(o.parent, path, i, path, i, fields...)
+	}
 	if child == nil {
-		for i := range parent {
-			o.move(o.parent, path, i, path, i)
-		}
 		return parent
 	}
 	out := append([]T(nil), parent...)
-	for i := range parent {
-		o.move(o.parent, path, i, path, i)
-	}
 	for j, c := range child {
 		slot := len(out)
 		for i := range out {
@@ -232,7 +236,7 @@ func mergeKeyed[T any](o *origins, path string, parent, child []T, key func(T) s
 		} else {
 			out[slot] = c
 		}
-		o.move(o.child, path, j, path, slot)
+		o.move(o.child, path, j, path, slot, fields...)
 	}
 	return out
 }
