@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	// The whole flow: a bad check is an internal error, reported as such.
 	var out strings.Builder
-	if code := run([]string{"--check", "x=1", "--", "true"}, newChecker(), &out); code != 125 {
+	if code := run([]string{"--check", "x=1", "--", "true"}, newChecker(), testSubscription(t), &out); code != 125 {
 		t.Errorf("code = %d", code)
 	}
 	if !strings.HasPrefix(out.String(), `safe-run-init: bad check "x=1": `) {
@@ -411,7 +412,7 @@ func TestRun(t *testing.T) {
 		{"usage", []string{"true"}, 125, "safe-run-init: unexpected argument"},
 	} {
 		var out strings.Builder
-		code := run(tc.args, c, &out)
+		code := run(tc.args, c, testSubscription(t), &out)
 		if code != tc.code {
 			t.Errorf("%s: code %d, want %d (stderr %q)", tc.name, code, tc.code, out.String())
 		}
@@ -429,11 +430,12 @@ func TestForward(t *testing.T) {
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready")
 	done := make(chan int)
+	sub := testSubscription(t)
 	go func() {
 		var out strings.Builder
 		// The shell exits 42 on SIGUSR1, and only then.
 		done <- run([]string{"--", "sh", "-c", "trap 'exit 42' USR1; touch " + ready + "; while :; do sleep 0.05; done"},
-			&checker{}, &out)
+			&checker{}, sub, &out)
 	}()
 	for i := 0; ; i++ {
 		if _, err := os.Stat(ready); err == nil {
@@ -450,4 +452,12 @@ func TestForward(t *testing.T) {
 	if code := <-done; code != 42 {
 		t.Errorf("code = %d, want 42", code)
 	}
+}
+
+// testSubscription subscribes to signals like main does, and stops the
+// subscription when the test ends.
+func testSubscription(t *testing.T) *subscription {
+	s := subscribe()
+	t.Cleanup(func() { signal.Stop(s.all); signal.Stop(s.chld) })
+	return s
 }

@@ -47,11 +47,12 @@ const (
 const usage = "usage: safe-run-init [--check KEY=VALUE]... -- PROGRAM [ARGS...]"
 
 func main() {
-	os.Exit(run(os.Args[1:], newChecker(), os.Stderr))
+	sig := subscribe() // before anything else: see subscription
+	os.Exit(run(os.Args[1:], newChecker(), sig, os.Stderr))
 }
 
 // run is the whole of safe-run-init minus os.Exit, for tests.
-func run(args []string, c *checker, stderr io.Writer) int {
+func run(args []string, c *checker, sig *subscription, stderr io.Writer) int {
 	sp, argv, err := parseArgs(args)
 	if err != nil {
 		io.WriteString(stderr, "safe-run-init: "+err.Error()+"\n")
@@ -67,7 +68,7 @@ func run(args []string, c *checker, stderr io.Writer) int {
 		io.WriteString(stderr, b.String())
 		return exitInternal
 	}
-	return runProgram(argv, c, stderr)
+	return runProgram(argv, c, sig, stderr)
 }
 
 // parseArgs splits the command line into the checks and the program's argv.

@@ -18,7 +18,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // runProgram starts argv as a child, supervises it as PID 1 and returns
 // the exit code safe-run-init must exit with.
-func runProgram(argv []string, c *checker, stderr io.Writer) int {
+func runProgram(argv []string, c *checker, sig *subscription, stderr io.Writer) int {
 	name := argv[0]
 	prog := name
 	if !strings.Contains(name, "/") {
@@ -35,22 +35,11 @@ func runProgram(argv []string, c *checker, stderr io.Writer) int {
 		}
 	}
 
-	// Subscribe before starting the child so that neither its SIGCHLD nor
-	// a signal meant for it can arrive while nobody is listening. A PID 1
-	// must handle signals itself: the kernel drops any signal sent to a
-	// pid namespace's init from inside the namespace (and all but SIGKILL
-	// and SIGSTOP from its parent namespace) unless the init has installed
-	// a handler, so `runc kill` / `docker stop`-style SIGTERMs would
-	// otherwise never reach the program.
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs)
-	// SIGCHLD also gets a channel of its own, so that a flood of other
-	// signals overflowing sigs can never make us miss the child's exit.
-	// One slot is enough: a pending wake-up already means "reap".
-	chld := make(chan os.Signal, 1)
-	signal.Notify(chld, unix.SIGCHLD)
-	defer signal.Stop(sigs)
-	defer signal.Stop(chld)
+	// A stop signal that arrived before the program started (during the
+	// checks or the lookup) ends the run here: the program never runs.
+	if code, stopped := pendingStop(sig); stopped {
+		return code
+	}
 
 	// Inherit fds 0-2, the environment and the working directory. No
 	// Setpgid/Setsid: the child stays in our process group, which with a
@@ -79,7 +68,7 @@ func runProgram(argv []string, c *checker, stderr io.Writer) int {
 	}
 	for {
 		select {
-		case <-chld:
+		case <-sig.chld:
 			ws, done, lost := reap(waitFor, pid)
 			if lost {
 				io.WriteString(stderr, "safe-run-init: lost track of the program (pid "+strconv.Itoa(pid)+")\n")
@@ -96,7 +85,7 @@ func runProgram(argv []string, c *checker, stderr io.Writer) int {
 				// in the pid namespace, so there is nothing to clean.
 				return code
 			}
-		case s := <-sigs:
+		case s := <-sig.all:
 			sig, ok := s.(syscall.Signal)
 			// SIGCHLD is handled above; SIGURG is the Go runtime's
 			// own preemption signal, not meant for anyone.
@@ -260,4 +249,55 @@ func (c *checker) oomMessage() string {
 	}
 	return "safe-run: the program was killed by the kernel's OOM killer: the memory limit" + limit +
 		" was reached (raise resources.memory or --memory)"
+}
+
+// subscription holds the signal channels of PID 1. It is created first
+// thing in main, so that no signal meant for the program can arrive while
+// nobody listens. A PID 1 must handle signals itself: the kernel drops any
+// signal sent to a pid namespace's init from inside the namespace (and
+// all but SIGKILL and SIGSTOP from its parent namespace) unless the init
+// has installed a handler, so `runc kill` / `docker stop`-style SIGTERMs
+// would otherwise never reach the program.
+type subscription struct {
+	all chan os.Signal
+	// chld gets SIGCHLD on a channel of its own, so that a flood of
+	// other signals overflowing all can never make us miss the child's
+	// exit. One slot is enough: a pending wake-up already means "reap".
+	chld chan os.Signal
+}
+
+func subscribe() *subscription {
+	s := &subscription{all: make(chan os.Signal, 64), chld: make(chan os.Signal, 1)}
+	signal.Notify(s.all)
+	signal.Notify(s.chld, unix.SIGCHLD)
+	return s
+}
+
+// stopSignals end a run that has not started its program yet.
+var stopSignals = map[syscall.Signal]bool{unix.SIGTERM: true, unix.SIGINT: true, unix.SIGHUP: true, unix.SIGQUIT: true}
+
+// pendingStop reports whether a stop signal is already queued, and the
+// exit code (128+N) to report for it. Other queued signals are kept for
+// forwarding.
+func pendingStop(s *subscription) (int, bool) {
+	var keep []os.Signal
+	defer func() {
+		for _, k := range keep {
+			select {
+			case s.all <- k:
+			default:
+			}
+		}
+	}()
+	for {
+		select {
+		case got := <-s.all:
+			if sig, ok := got.(syscall.Signal); ok && stopSignals[sig] {
+				return 128 + int(sig), true
+			}
+			keep = append(keep, got)
+		default:
+			return 0, false
+		}
+	}
 }

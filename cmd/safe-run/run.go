@@ -146,6 +146,8 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	if err := runtime.Supports(feats, p.plan.Spec); err != nil {
 		return err
 	}
+	sigs := runtime.Subscribe() // before the bundle exists: see runtime.Signals
+	defer sigs.Stop()
 	b, err := p.state.Create(p.id, bundle.Contents{
 		Spec: p.plan.Spec, Files: p.plan.Files, Symlinks: p.plan.Symlinks, Skeleton: p.plan.HostView,
 	})
@@ -160,8 +162,11 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	if err := b.MarkOwner(); err != nil {
 		return runtime.ToolError("%v", err)
 	}
+	if s := sigs.PendingStop(); s != 0 {
+		return &runtime.ExitError{Code: 128 + int(s)} // stopped before anything ran
+	}
 	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup}
-	status, err := runner.Run(p.id, b.Dir)
+	status, err := runner.Run(p.id, b.Dir, sigs)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,21 +33,60 @@ type Runner struct {
 // checks every control from inside instead (cmd/safe-run-init), which
 // leaves no reason to pay for three runc processes instead of one.
 
+// Signals is safe-run's subscription to the signals it forwards. Take it
+// before the bundle exists, so that a signal in any later step ends in
+// cleanup rather than in the default action (death with a bundle left).
+type Signals chan os.Signal
+
+// Subscribe starts catching the signals safe-run forwards or acts on.
+func Subscribe() Signals {
+	s := make(Signals, 8)
+	signal.Notify(s, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
+	return s
+}
+
+// Stop ends the subscription.
+func (s Signals) Stop() { signal.Stop(s) }
+
+// PendingStop returns a stop signal that is already queued (0 if none).
+func (s Signals) PendingStop() syscall.Signal {
+	for {
+		select {
+		case got := <-s:
+			if sig := got.(syscall.Signal); isStop(sig) {
+				return sig
+			}
+		default:
+			return 0
+		}
+	}
+}
+
+func isStop(s syscall.Signal) bool {
+	return s == unix.SIGINT || s == unix.SIGTERM || s == unix.SIGHUP || s == unix.SIGQUIT
+}
+
+// abortPoll is how often a stop that arrived before the program started
+// retries killing the container while runc is still creating it.
+const abortPoll = 20 * time.Millisecond
+
 // Run runs the container id from bundleDir with stdio passed through and
 // returns the program's exit status (128+N when killed by signal N). A
 // failure of the runtime before the program could start is an *ExitError
 // with ExitToolError. The container is deleted before Run returns.
-func (r *Runner) Run(id, bundleDir string) (int, error) {
+//
+// Signals from sigs are forwarded to runc, which forwards them to the
+// container's init. A stop signal that arrives before the program has
+// started aborts the start instead: the container is killed (a signal
+// sent to runc's own init, or to ours before its handlers exist, would be
+// lost) and Run returns 128+N.
+func (r *Runner) Run(id, bundleDir string, sigs Signals) (int, error) {
 	pidFile := filepath.Join(bundleDir, "init.pid")
 	args := r.globalArgs()
 	args = append(args, "run", "--bundle", bundleDir, "--pid-file", pidFile, id)
 	cmd := exec.Command(r.Runtime, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Dir = bundleDir
-
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
-	defer signal.Stop(sigs)
 
 	if err := cmd.Start(); err != nil {
 		return 0, ToolError("cannot start %s: %v", r.Runtime, err)
@@ -56,6 +96,9 @@ func (r *Runner) Run(id, bundleDir string) (int, error) {
 
 	terminalSignals := inForegroundOfTerminal()
 	var killTimer <-chan time.Time
+	var aborted syscall.Signal
+	var abortTick *time.Ticker
+	var abortC <-chan time.Time
 	var waitErr error
 loop:
 	for {
@@ -64,22 +107,39 @@ loop:
 			break loop
 		case sig := <-sigs:
 			s := sig.(syscall.Signal)
+			if isStop(s) && aborted == 0 && !programStarted(pidFile) {
+				aborted = s
+				abortTick = time.NewTicker(abortPoll)
+				defer abortTick.Stop()
+				abortC = abortTick.C
+				if r.kill(id) {
+					abortC = nil
+				}
+				continue
+			}
 			// Keyboard signals reach runc directly when we share the
 			// terminal's foreground process group; forwarding them too
 			// would deliver them twice.
 			if !(terminalSignals && (s == unix.SIGINT || s == unix.SIGQUIT)) {
 				_ = cmd.Process.Signal(s)
 			}
-			if (s == unix.SIGINT || s == unix.SIGTERM || s == unix.SIGHUP) && killTimer == nil {
+			if isStop(s) && killTimer == nil {
 				killTimer = time.After(r.stopTimeout())
+			}
+		case <-abortC:
+			if r.kill(id) {
+				abortC = nil
 			}
 		case <-killTimer:
 			// The container ignored the stop signal: kill all of it.
-			_ = exec.Command(r.Runtime, append(r.globalArgs(), "kill", "--all", id, "KILL")...).Run()
+			r.kill(id)
 			killTimer = nil
 		}
 	}
 	defer r.deleteIfLeft(id)
+	if aborted != 0 {
+		return exitSignalBase + int(aborted), nil
+	}
 
 	status := 0
 	if waitErr != nil {
@@ -101,6 +161,49 @@ loop:
 		return 0, ToolError("the OCI runtime could not create the container (exit status %d; its message is above)", status)
 	}
 	return status, nil
+}
+
+// kill sends SIGKILL to container id's init, which takes every process of
+// its pid namespace with it; false when the runtime has no such container
+// (yet).
+func (r *Runner) kill(id string) bool {
+	if _, err := os.Stat(filepath.Join(r.Root, id, "state.json")); err != nil {
+		return false
+	}
+	// No --all: it needs the container's cgroup, which rootless runs on
+	// cgroup v1 do not have; killing the init ends its pid namespace.
+	return exec.Command(r.Runtime, append(r.globalArgs(), "kill", id, "KILL")...).Run() == nil
+}
+
+// programStarted reports whether the container's init has started the
+// program: the init then has a child. Before that, the init (runc's, then
+// ours) may not yet handle signals.
+func programStarted(pidFile string) bool {
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	pid := strings.TrimSpace(string(data))
+	children, err := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
+	if err == nil {
+		return len(strings.TrimSpace(string(children))) > 0
+	}
+	// "children" needs ptrace access, which a rootless caller may lack
+	// for a process running as a subordinate id; /proc/*/stat does not.
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command name (which may hold spaces): state ppid ...
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+			if f := strings.Fields(string(stat[i+1:])); len(f) > 1 && f[1] == pid {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *Runner) globalArgs() []string {
