@@ -1,6 +1,10 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
 
 func specCommand() *cli.Command {
 	return &cli.Command{
@@ -17,15 +21,34 @@ Examples:
    safe-run spec --memory 128m shell`,
 		Flags: runFlags,
 		Action: func(c *cli.Context) error {
-			ref := c.String("profile")
-			args := c.Args().Slice()
-			if len(args) > 0 && !c.IsSet("profile") {
-				ref, args = args[0], args[1:]
-				if len(args) > 0 && args[0] == "--" {
-					args = args[1:]
-				}
-			}
+			ref, args := specArgs(c)
 			return runProfile(c, ref, args, runOptions{specOnly: true})
 		},
 	}
+}
+
+// specArgs splits `spec [PROFILE] [-- COMMAND...]`. The flag parser eats a
+// "--" that comes first, so `spec -- /bin/true` arrives as ["/bin/true"]:
+// a first argument is the profile only when "--" follows it, or when it is
+// the only argument and names a profile (a .yaml file or a known name).
+func specArgs(c *cli.Context) (string, []string) {
+	ref, args := c.String("profile"), c.Args().Slice()
+	if c.IsSet("profile") || len(args) == 0 {
+		return ref, args
+	}
+	switch {
+	case len(args) > 1 && args[1] == "--":
+		return args[0], args[2:]
+	case len(args) == 1 && isProfileRef(c, args[0]):
+		return args[0], nil
+	}
+	return ref, args
+}
+
+func isProfileRef(c *cli.Context, s string) bool {
+	if strings.HasSuffix(s, ".yaml") || strings.HasSuffix(s, ".yml") {
+		return true
+	}
+	_, _, err := newFinder(c).Find(s)
+	return err == nil && !strings.Contains(s, "/")
 }
