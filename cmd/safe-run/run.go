@@ -150,6 +150,7 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	defer sigs.Stop()
 	b, err := p.state.Create(p.id, bundle.Contents{
 		Spec: p.plan.Spec, Files: p.plan.Files, Symlinks: p.plan.Symlinks, Skeleton: p.plan.HostView,
+		ShareSkeleton: p.plan.ReadonlyRoot,
 	})
 	if err != nil {
 		return runtime.ToolError("%v", err)

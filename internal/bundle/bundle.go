@@ -6,6 +6,7 @@ package bundle
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -41,6 +43,7 @@ const (
 	bundlesDir = "bundles" // one bundle per live container
 	runcDir    = "runc"    // runc --root
 	cacheDir   = "cache"   // runtime features, keyed by binary identity
+	rootfsDir  = "rootfs"  // shared read-only root skeletons, keyed by content
 )
 
 // Open creates (or checks) the state root: it must be a real directory
@@ -63,7 +66,7 @@ func Open(dir string) (*Root, error) {
 	case fi.Mode().Perm()&0o022 != 0:
 		return nil, fmt.Errorf("state root %s is writable by others (mode %o): chmod 700 it", dir, fi.Mode().Perm())
 	}
-	for _, sub := range []string{bundlesDir, runcDir, cacheDir} {
+	for _, sub := range []string{bundlesDir, runcDir, cacheDir, rootfsDir} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("state root: %w", err)
 		}
@@ -101,6 +104,11 @@ type Contents struct {
 	Files    map[string]string // relative path -> content, written 0444
 	Symlinks map[string]string // rootfs-relative name -> target
 	Skeleton bool              // create rootfs/ (the host view's empty root)
+	// ShareSkeleton lets rootfs/ be a link to a skeleton shared by every
+	// container with the same symlinks and mount points. Only for a
+	// read-only root: a container that could write to its root would
+	// write into every other container's.
+	ShareSkeleton bool
 }
 
 // Create makes the bundle directory for id (failing if it exists) and
@@ -122,19 +130,23 @@ func (r *Root) Create(id string, c Contents) (_ *Bundle, err error) {
 			_ = b.Remove()
 		}
 	}()
-	if c.Skeleton {
-		// 0755 so that a non-root container user can traverse its root.
-		rootfs := filepath.Join(dir, "rootfs")
-		if err := os.Mkdir(rootfs, 0o755); err != nil {
+	switch {
+	case c.Skeleton && c.ShareSkeleton:
+		shared, err := r.sharedSkeleton(c)
+		if err != nil {
 			return nil, err
 		}
-		if err := os.Chmod(rootfs, 0o755); err != nil { // undo the umask
+		// runc refuses a symlinked root, so config.json names the shared
+		// skeleton itself; the plan's spec (and `safe-run spec`) keep the
+		// bundle-relative "rootfs", which is what the skeleton stands for.
+		withRoot := *c.Spec
+		root := *c.Spec.Root
+		root.Path = shared
+		withRoot.Root = &root
+		c.Spec = &withRoot
+	case c.Skeleton:
+		if err := makeSkeleton(filepath.Join(dir, "rootfs"), c.Symlinks); err != nil {
 			return nil, err
-		}
-		for name, target := range c.Symlinks {
-			if err := os.Symlink(target, filepath.Join(rootfs, name)); err != nil {
-				return nil, err
-			}
 		}
 	}
 	for rel, content := range c.Files {
@@ -142,7 +154,7 @@ func (r *Root) Create(id string, c Contents) (_ *Bundle, err error) {
 			return nil, err
 		}
 	}
-	data, err := json.MarshalIndent(c.Spec, "", "\t")
+	data, err := json.Marshal(c.Spec) // `safe-run spec` is the readable form
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +162,65 @@ func (r *Root) Create(id string, c Contents) (_ *Bundle, err error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// makeSkeleton creates an empty root directory holding symlinks.
+func makeSkeleton(rootfs string, symlinks map[string]string) error {
+	// 0755 so that a non-root container user can traverse its root.
+	if err := os.Mkdir(rootfs, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(rootfs, 0o755); err != nil { // undo the umask
+		return err
+	}
+	for name, target := range symlinks {
+		if err := os.Symlink(target, filepath.Join(rootfs, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sharedSkeleton returns the shared skeleton for c, creating it the first
+// time. It is keyed by the symlinks and every mount destination (runc
+// creates the mount points in it on first use, so containers with other
+// mounts must not see them). Later runs skip building the skeleton and
+// runc skips creating ~20 mount points: a few ms of every start.
+func (r *Root) sharedSkeleton(c Contents) (string, error) {
+	var dests []string
+	for _, m := range c.Spec.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	sort.Strings(dests)
+	key, _ := json.Marshal(struct {
+		Symlinks map[string]string
+		Mounts   []string
+	}{c.Symlinks, dests})
+	sum := sha256.Sum256(key)
+	final := filepath.Join(r.Dir, rootfsDir, hex.EncodeToString(sum[:12]))
+	if fi, err := os.Lstat(final); err == nil && fi.IsDir() {
+		return final, nil
+	}
+	// Build under a unique name and rename into place, so concurrent
+	// first runs never see a half-built skeleton.
+	tmp, err := os.MkdirTemp(filepath.Join(r.Dir, rootfsDir), ".new-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Remove(tmp); err != nil {
+		return "", err
+	}
+	if err := makeSkeleton(tmp, c.Symlinks); err != nil {
+		_ = os.RemoveAll(tmp)
+		return "", err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		_ = os.RemoveAll(tmp) // another run won the race: use its skeleton
+		if fi, err2 := os.Lstat(final); err2 != nil || !fi.IsDir() {
+			return "", err
+		}
+	}
+	return final, nil
 }
 
 // writeExclusive creates dir/rel (and its parent directories inside dir)

@@ -45,6 +45,9 @@ type Plan struct {
 	Symlinks map[string]string
 	// HostView is set when the rootfs is the bundle's own skeleton.
 	HostView bool
+	// ReadonlyRoot is set when the root is mounted read-only, so its
+	// skeleton may be shared between containers.
+	ReadonlyRoot bool
 	// SystemdCgroup tells the runtime to use the systemd cgroup driver.
 	SystemdCgroup bool
 	Warnings      []string
@@ -75,6 +78,7 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 
 	// mounts and masked paths
 	readonlyRoot := !r.Unsafe.DisableReadonlyRoot && req.DropControl != "readonly"
+	p.ReadonlyRoot = readonlyRoot
 	if r.Rootfs == profile.RootfsHost {
 		p.HostView = true
 		opts = append(opts, spec.WithRoot("rootfs", readonlyRoot))

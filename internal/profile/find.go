@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -27,7 +26,20 @@ const (
 	maxExtendsDepth = 16
 )
 
-var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+// validName reports whether s is a profile name: lower-case letters,
+// digits, '.', '_' and '-', starting with a letter or digit. (Plain code
+// rather than a regexp: compiling regexps at start-up costs every run.)
+func validName(s string) bool {
+	if s == "" || s[0] == '.' || s[0] == '_' || s[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Finder locates profiles: an explicit path, then each directory of Dirs
 // in order, then the profiles embedded in the binary.
@@ -75,7 +87,7 @@ func (f *Finder) Find(ref string) (Source, []byte, error) {
 		return Source{Name: name, Path: ref}, data, nil
 	}
 	name, embeddedOnly := strings.CutPrefix(ref, EmbeddedPrefix)
-	if !validName.MatchString(name) {
+	if !validName(name) {
 		return Source{}, nil, fmt.Errorf("invalid profile name %q: use lower-case letters, digits, '.', '_' and '-', or give a path to a .yaml file", ref)
 	}
 	if !embeddedOnly {
@@ -212,7 +224,7 @@ func (f *Finder) List() ([]Entry, error) {
 		sort.Strings(matches)
 		for _, p := range matches {
 			name := strings.TrimSuffix(filepath.Base(p), ".yaml")
-			if !validName.MatchString(name) {
+			if !validName(name) {
 				continue
 			}
 			data, err := os.ReadFile(p)

@@ -113,7 +113,7 @@ func TestShippedProfilesLoad(t *testing.T) {
 	for _, m := range matches {
 		name := strings.TrimSuffix(m, ".yaml")
 		t.Run(name, func(t *testing.T) {
-			if !validName.MatchString(name) {
+			if !validName(name) {
 				t.Errorf("shipped profile name %q is not a valid profile name", name)
 			}
 			r, err := f.Load(name)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,10 +29,32 @@ const (
 var rlimitNames = []string{"as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue",
 	"nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"}
 
-var (
-	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	hostname = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-)
+// validEnvName: letters, digits and _, not starting with a digit.
+func validEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validHostname: an RFC 1123 label, 1-63 letters, digits and '-', not
+// starting or ending with '-'.
+func validHostname(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // validate checks the merged file f and fills in defaults, reporting every
 // problem at once.
@@ -63,13 +84,13 @@ func validate(name string, f *File) (*Resolved, error) {
 	r.EnvSet = map[string]string{}
 	if f.Env != nil {
 		for k, val := range f.Env.Set {
-			if !envName.MatchString(k) {
+			if !validEnvName(k) {
 				v.errorf("env.set."+k, "invalid variable name: use letters, digits and _ , not starting with a digit")
 			}
 			r.EnvSet[k] = val
 		}
 		for i, k := range f.Env.Pass {
-			if !envName.MatchString(k) {
+			if !validEnvName(k) {
 				v.errorf(fmt.Sprintf("env.pass[%d]", i), "invalid variable name %q", k)
 			}
 		}
@@ -84,7 +105,7 @@ func validate(name string, f *File) (*Resolved, error) {
 	}
 	if f.Hostname != nil {
 		r.Hostname = *f.Hostname
-		if !hostname.MatchString(r.Hostname) {
+		if !validHostname(r.Hostname) {
 			v.errorf("hostname", "invalid hostname %q: use letters, digits and '-', at most 63 characters", r.Hostname)
 		}
 	}

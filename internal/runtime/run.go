@@ -84,26 +84,36 @@ func (r *Runner) Run(id, bundleDir string, sigs Signals) (int, error) {
 	pidFile := filepath.Join(bundleDir, "init.pid")
 	args := r.globalArgs()
 	args = append(args, "run", "--bundle", bundleDir, "--pid-file", pidFile, id)
-	cmd := exec.Command(r.Runtime, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Dir = bundleDir
-
-	if err := cmd.Start(); err != nil {
+	// syscall.ForkExec rather than os/exec: os.StartProcess first forks
+	// a throw-away child to probe for CLONE_PIDFD, a process start on
+	// every run's critical path. stdio passes straight through.
+	pid, err := syscall.ForkExec(r.Runtime, append([]string{r.Runtime}, args...), &syscall.ProcAttr{
+		Dir: bundleDir, Env: os.Environ(), Files: []uintptr{0, 1, 2},
+	})
+	if err != nil {
 		return 0, ToolError("cannot start %s: %v", r.Runtime, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan syscall.WaitStatus, 1)
+	go func() {
+		var ws syscall.WaitStatus
+		for {
+			if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+				break
+			}
+		}
+		done <- ws
+	}()
 
-	terminalSignals := inForegroundOfTerminal()
 	var killTimer <-chan time.Time
 	var aborted syscall.Signal
 	var abortTick *time.Ticker
 	var abortC <-chan time.Time
-	var waitErr error
+	var ws syscall.WaitStatus
+	terminal := -1 // whether keyboard signals reach runc directly; probed on first need
 loop:
 	for {
 		select {
-		case waitErr = <-done:
+		case ws = <-done:
 			break loop
 		case sig := <-sigs:
 			s := sig.(syscall.Signal)
@@ -120,8 +130,15 @@ loop:
 			// Keyboard signals reach runc directly when we share the
 			// terminal's foreground process group; forwarding them too
 			// would deliver them twice.
-			if !(terminalSignals && (s == unix.SIGINT || s == unix.SIGQUIT)) {
-				_ = cmd.Process.Signal(s)
+			keyboard := s == unix.SIGINT || s == unix.SIGQUIT
+			if keyboard && terminal < 0 {
+				terminal = 0
+				if inForegroundOfTerminal() {
+					terminal = 1
+				}
+			}
+			if !(keyboard && terminal == 1) {
+				_ = syscall.Kill(pid, s)
 			}
 			if isStop(s) && killTimer == nil {
 				killTimer = time.After(r.stopTimeout())
@@ -141,20 +158,12 @@ loop:
 		return exitSignalBase + int(aborted), nil
 	}
 
-	status := 0
-	if waitErr != nil {
-		var ee *exec.ExitError
-		if !errors.As(waitErr, &ee) {
-			return 0, ToolError("waiting for %s: %v", r.Runtime, waitErr)
-		}
-		ws := ee.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			// runc itself was killed; the container dies with it (runc's
-			// init is its child and the pid namespace ends with it).
-			return exitSignalBase + int(ws.Signal()), nil
-		}
-		status = ws.ExitStatus()
+	if ws.Signaled() {
+		// runc itself was killed; the container dies with it (runc's
+		// init is its child and the pid namespace ends with it).
+		return exitSignalBase + int(ws.Signal()), nil
 	}
+	status := ws.ExitStatus()
 	if _, err := os.Stat(pidFile); errors.Is(err, fs.ErrNotExist) {
 		// No pid file: the runtime failed before the container existed;
 		// runc has printed its reason above.
