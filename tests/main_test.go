@@ -73,7 +73,7 @@ func fatal(format string, args ...any) int {
 // buildBinaries builds safe-run and the static safe-run-init into dir.
 func buildBinaries(dir string) error {
 	builds := [][]string{
-		{"go", "build", "-o", filepath.Join(dir, "safe-run"), "./cmd/safe-run"},
+		{"go", "build", "-tags", "urfave_cli_no_docs,osusergo", "-o", filepath.Join(dir, "safe-run"), "./cmd/safe-run"},
 		{"go", "build", "-ldflags=-s -w", "-o", filepath.Join(dir, "safe-run-init"), "./cmd/safe-run-init"},
 	}
 	for i, argv := range builds {
