@@ -15,7 +15,7 @@ import (
 // given architectures: the same library and work runc does on every start
 // before it loads the filter.
 func benchCompile(b *testing.B, archs ...specs.Arch) {
-	filter := seccomp.Build(seccomp.DefaultAllow, 1, seccomp.NativeArch())
+	filter := seccomp.Build(seccomp.DefaultPolicy())
 	filter.Architectures = archs
 	b.ReportAllocs()
 	insns := 0

@@ -13,7 +13,6 @@ package spec
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/safe-run/safe-run/internal/seccomp"
 )
@@ -96,7 +95,7 @@ func Default() *specs.Spec {
 				// set (null, zero, full, random, urandom, tty, ptmx).
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
-			Seccomp: seccomp.Build(seccomp.DefaultAllow, uint(unix.EPERM), seccomp.NativeArch()),
+			Seccomp: seccomp.Build(seccomp.DefaultPolicy()),
 		},
 	}
 }

@@ -67,7 +67,7 @@ func hostChecks(c *cli.Context) []checkRow {
 			add("runtime features", "fail", err.Error(), "use runc >= 1.1")
 		} else if f.Linux != nil && f.Linux.Seccomp != nil && f.Linux.Seccomp.Enabled != nil && *f.Linux.Seccomp.Enabled {
 			err := runtime.Supports(f, &specs.Spec{Process: &specs.Process{}, Linux: &specs.Linux{
-				Seccomp: seccomp.Build(seccomp.DefaultAllow, 1, seccomp.NativeArch())}})
+				Seccomp: seccomp.Build(seccomp.DefaultPolicy())}})
 			status, fix := "ok", ""
 			if err != nil {
 				status, fix = "fail", err.Error()

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/safe-run/safe-run/internal/profile"
 	"github.com/safe-run/safe-run/internal/runtime"
@@ -101,7 +103,16 @@ func showResolved(r *profile.Resolved) {
 	if r.Unsafe.DisableSeccomp {
 		row("seccomp", "DISABLED")
 	} else {
-		row("seccomp", fmt.Sprintf("allowlist of %d syscalls, others fail with errno %d", len(r.SeccompAllow), r.SeccompErrno))
+		sc := r.Seccomp
+		row("seccomp", fmt.Sprintf("allowlist of %d syscalls; other known syscalls fail with %s, unknown ones with %s",
+			len(sc.Allow), unix.ErrnoName(syscall.Errno(sc.DenyErrno)), unix.ErrnoName(syscall.Errno(sc.DefaultErrno))))
+		row("seccomp namespaces", orNone(sc.Namespaces))
+		if sc.SocketFamilies == nil {
+			row("socket families", "any")
+		} else {
+			row("socket families", orNone(sc.SocketFamilies))
+		}
+		row("compat ABIs", orNone(sc.Architectures))
 	}
 	row("network", r.Network)
 	row("memory", profile.Size(r.Memory))

@@ -34,6 +34,10 @@ type Request struct {
 	// init still expects it, to prove verification fails closed. It can
 	// only make a run fail, never weaken one that starts.
 	DropControl string
+	// SeccompMode Notify sends syscalls outside the allowlist to the
+	// seccomp agent listening on ListenerPath (explain, record).
+	SeccompMode  seccomp.Mode
+	ListenerPath string
 }
 
 // Plan is the complete, host-independent description of one run.
@@ -141,7 +145,7 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 		opts = append(opts, spec.WithSeccomp(nil))
 	default:
 		checks = append(checks, "seccomp=2")
-		filter := seccomp.Build(r.SeccompAllow, r.SeccompErrno, seccomp.NativeArch())
+		filter := seccomp.Build(seccompPolicy(r, req))
 		if req.DropControl == "seccomp" {
 			filter = nil
 		}
@@ -180,6 +184,26 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 	}
 	p.Spec = s
 	return p, nil
+}
+
+// seccompPolicy turns the profile's seccomp settings into a filter policy.
+func seccompPolicy(r *profile.Resolved, req Request) seccomp.Policy {
+	sc := r.Seccomp
+	p := seccomp.Policy{Allow: sc.Allow, DenyErrno: sc.DenyErrno, DefaultErrno: sc.DefaultErrno,
+		Arches: []specs.Arch{seccomp.NativeArch()}, Mode: req.SeccompMode, ListenerPath: req.ListenerPath}
+	for _, a := range sc.Architectures {
+		p.Arches = append(p.Arches, seccomp.ArchNames[a])
+	}
+	for _, n := range sc.Namespaces {
+		p.Namespaces |= seccomp.NamespaceFlags[n]
+	}
+	if sc.SocketFamilies != nil {
+		p.Families = []uint64{}
+		for _, f := range sc.SocketFamilies {
+			p.Families = append(p.Families, seccomp.SocketFamilies[f])
+		}
+	}
+	return p
 }
 
 // identity picks the uid/gid inside the container.

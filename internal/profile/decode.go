@@ -205,6 +205,21 @@ func (d *decoder) duplicateTargets(f *File) {
 	for i, b := range f.Binds {
 		check(b.Target, fmt.Sprintf("binds[%d].target", i))
 	}
+	// One file allowing and denying the same syscall contradicts itself.
+	if sc := f.Seccomp; sc != nil {
+		allowed := map[string]bool{}
+		for _, a := range sc.Allow {
+			allowed[a] = true
+		}
+		for i, n := range sc.Deny {
+			if allowed[n] {
+				path := fmt.Sprintf("seccomp.deny[%d]", i)
+				pos := d.origin[path]
+				d.errs = append(d.errs, &FieldError{File: d.file, Line: pos.Line, Col: pos.Col, Path: path,
+					Msg: fmt.Sprintf("%q is also in seccomp.allow of this file: keep it in one of them", n)})
+			}
+		}
+	}
 }
 
 // yamlFields maps yaml tag names to struct field indexes.

@@ -32,7 +32,7 @@ func TestLoadShipped(t *testing.T) {
 			if r.Memory != 512<<20 || r.Pids != 256 || r.CPUs != 1 {
 				t.Errorf("limits = %d/%d/%v", r.Memory, r.Pids, r.CPUs)
 			}
-			if !reflect.DeepEqual(r.SeccompAllow, sortedDefaultAllow()) {
+			if !reflect.DeepEqual(r.Seccomp.Allow, sortedDefaultAllow()) {
 				t.Errorf("seccomp allow differs from DefaultAllow")
 			}
 			if r.User != (User{UID: 65534, GID: 65534}) || r.Network != NetworkNone || r.Rootfs != RootfsHost {
@@ -44,8 +44,8 @@ func TestLoadShipped(t *testing.T) {
 			if r.Rlimits["core"] != (Rlimit{0, 0}) || r.Rlimits["nofile"] != (Rlimit{1024, 1024}) {
 				t.Errorf("rlimits = %v", r.Rlimits)
 			}
-			if r.SeccompErrno != 1 {
-				t.Errorf("errno = %d, want EPERM", r.SeccompErrno)
+			if r.Seccomp.DenyErrno != 1 {
+				t.Errorf("errno = %d, want EPERM", r.Seccomp.DenyErrno)
 			}
 			if len(r.Tmpfs) != 1 || r.Tmpfs[0].Path != "/tmp" || *r.Tmpfs[0].Mode != 0o1777 || r.Tmpfs[0].Size != 64<<20 {
 				t.Errorf("tmpfs = %+v", r.Tmpfs)
@@ -129,7 +129,7 @@ func TestShippedProfilesLoad(t *testing.T) {
 			if len(r.Warnings()) != 0 {
 				t.Errorf("shipped profile weakens defaults: %q", r.Warnings())
 			}
-			if r.Memory == 0 || r.Pids == 0 || len(r.SeccompAllow) == 0 {
+			if r.Memory == 0 || r.Pids == 0 || len(r.Seccomp.Allow) == 0 {
 				t.Errorf("shipped profile without limits or filter")
 			}
 		})
@@ -200,8 +200,8 @@ func TestImplicitExtendsDefault(t *testing.T) {
 	if want := []string{"embedded:default", filepath.Join(dir, "mine.yaml")}; !reflect.DeepEqual(r.Chain, want) {
 		t.Errorf("chain = %q, want %q", r.Chain, want)
 	}
-	if !reflect.DeepEqual(r.SeccompAllow, sortedDefaultAllow()) {
-		t.Errorf("seccomp allowlist not inherited from default (%d names)", len(r.SeccompAllow))
+	if !reflect.DeepEqual(r.Seccomp.Allow, sortedDefaultAllow()) {
+		t.Errorf("seccomp allowlist not inherited from default (%d names)", len(r.Seccomp.Allow))
 	}
 	if r.Memory != 512<<20 || r.Pids != 256 || r.Rlimits["nofile"] != (Rlimit{1024, 1024}) {
 		t.Errorf("limits not inherited: memory %d pids %d rlimits %v", r.Memory, r.Pids, r.Rlimits)
@@ -288,12 +288,12 @@ func TestExtendsNone(t *testing.T) {
 	if want := []string{filepath.Join(dir, "full.yaml")}; !reflect.DeepEqual(r.Chain, want) {
 		t.Errorf("chain = %q", r.Chain)
 	}
-	if !reflect.DeepEqual(r.SeccompAllow, []string{"exit_group", "read", "write"}) {
-		t.Errorf("allow = %v", r.SeccompAllow)
+	if !reflect.DeepEqual(r.Seccomp.Allow, []string{"exit_group", "read", "write"}) {
+		t.Errorf("allow = %v", r.Seccomp.Allow)
 	}
 	// Built-in strict defaults fill in the rest.
 	if r.User != (User{UID: 65534, GID: 65534}) || r.Network != NetworkNone || r.Workdir != "/" ||
-		r.Hostname != "safe-run" || r.Rootfs != RootfsHost || r.SeccompErrno != 1 || len(r.Capabilities) != 0 {
+		r.Hostname != "safe-run" || r.Rootfs != RootfsHost || r.Seccomp.DenyErrno != 1 || len(r.Capabilities) != 0 {
 		t.Errorf("defaults: %+v", r)
 	}
 
@@ -301,7 +301,7 @@ func TestExtendsNone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.SeccompAllow) != 0 || r.Memory != 0 || r.Pids != 0 {
+	if len(r.Seccomp.Allow) != 0 || r.Memory != 0 || r.Pids != 0 {
 		t.Errorf("nolimits = %+v", r)
 	}
 }

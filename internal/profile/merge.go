@@ -17,7 +17,9 @@ import (
 //     entry replaces the parent's at the same key, new keys are appended;
 //   - capabilities, masked-paths, readonly-paths: parent.add minus
 //     child.remove, plus child.add;
-//   - seccomp: parent.allow minus child.deny, plus child.allow;
+//   - seccomp: parent.allow minus child.deny, plus child.allow (groups
+//     expanded first); its scalars and lists (architectures, namespaces,
+//     socket-families) replace;
 //   - resources and unsafe: merged field by field.
 //
 // Neither argument is modified. Field origins follow the winning value.
@@ -71,9 +73,21 @@ func Merge(parent, child *File) *File {
 			s = *parent.Seccomp
 		}
 		var deny, allow []string
-		if child.Seccomp != nil {
-			deny, allow = child.Seccomp.Deny, child.Seccomp.Allow
-			setIf(&s.DefaultErrno, child.Seccomp.DefaultErrno)
+		if c := child.Seccomp; c != nil {
+			deny, allow = c.Deny, c.Allow
+			setIf(&s.DefaultErrno, c.DefaultErrno)
+			setIf(&s.DenyErrno, c.DenyErrno)
+			setIf(&s.Import, c.Import)
+			setIf(&s.SelfSandbox, c.SelfSandbox)
+			if c.Architectures != nil {
+				s.Architectures = c.Architectures
+			}
+			if c.Namespaces != nil {
+				s.Namespaces = c.Namespaces
+			}
+			if c.SocketFamilies != nil {
+				s.SocketFamilies = c.SocketFamilies
+			}
 		}
 		// Groups ("@default") are expanded here, so that a child's deny
 		// can take single names out of a group its parent allowed.

@@ -1,5 +1,7 @@
 package profile
 
+import "strings"
+
 // Resolved is a merged and validated profile with every default filled
 // in: a plain value, no I/O, ready for the spec builder.
 type Resolved struct {
@@ -20,8 +22,7 @@ type Resolved struct {
 	Binds []Bind
 
 	Capabilities   []string // canonical CAP_* names, sorted
-	SeccompAllow   []string // validated syscall names, sorted
-	SeccompErrno   uint
+	Seccomp        SeccompSettings
 	Network        string
 	Memory         int64   // bytes; 0 = no limit
 	CPUs           float64 // 0 = no limit
@@ -32,6 +33,17 @@ type Resolved struct {
 	ReadonlyPaths  []string
 
 	Unsafe UnsafeSwitches
+}
+
+// SeccompSettings are the resolved seccomp fields.
+type SeccompSettings struct {
+	Allow          []string // validated syscall names, sorted
+	DenyErrno      uint     // known syscalls outside Allow
+	DefaultErrno   uint     // syscalls safe-run does not know
+	Architectures  []string // compat ABIs opened besides the native one, sorted
+	Namespaces     []string // namespace types clone/unshare/setns may use, sorted
+	SocketFamilies []string // nil: any family
+	SelfSandbox    bool
 }
 
 // User is the identity the program runs as.
@@ -71,6 +83,11 @@ func (r *Resolved) Warnings() []string {
 	add(u.DisableNoNewPrivileges, "unsafe.disable-no-new-privileges", "setuid/setcap binaries can gain privileges")
 	add(u.DisableSeccomp, "unsafe.disable-seccomp", "no syscall filter: every syscall reaches the kernel")
 	add(u.DisableNetworkIsolation, "unsafe.disable-network-isolation", "the host's network namespace is shared")
+	sc := r.Seccomp
+	add(sc.SelfSandbox, "seccomp.self-sandbox", "the program may create user, pid, net and ipc namespaces and chroot (for its own sandbox)")
+	add(!sc.SelfSandbox && len(sc.Namespaces) > 0, "seccomp.namespaces", "the program may create namespaces: "+strings.Join(sc.Namespaces, ", "))
+	add(len(sc.Architectures) > 0, "seccomp.architectures", "compat syscall ABIs are open: "+strings.Join(sc.Architectures, ", "))
+	add(sc.SocketFamilies == nil && !u.DisableSeccomp, "seccomp.socket-families", "every socket address family is allowed")
 	add(u.DisableMaskedPaths, "unsafe.disable-masked-paths", "/proc and /sys paths that leak host information are visible")
 	add(u.DisableResourceLimits && r.Memory == 0, "unsafe.disable-resource-limits", "no memory limit")
 	add(u.DisableResourceLimits && r.Pids == 0, "unsafe.disable-resource-limits", "no pids limit: a fork bomb can exhaust the host")

@@ -87,12 +87,30 @@ type AddRemove struct {
 	Remove []string `yaml:"remove"`
 }
 
-// Seccomp edits the syscall allowlist.
+// Seccomp edits the syscall allowlist and its argument rules.
 type Seccomp struct {
+	// Allow and Deny take syscall names and "@group"s.
 	Allow []string `yaml:"allow"`
 	Deny  []string `yaml:"deny"`
-	// DefaultErrno is the errno a denied syscall returns (EPERM by default).
+	// Import names a Docker/OCI seccomp JSON file whose allowed syscalls
+	// join Allow (relative to this profile's file).
+	Import *string `yaml:"import"`
+	// DenyErrno answers known syscalls outside the allowlist (EPERM).
+	DenyErrno *string `yaml:"deny-errno"`
+	// DefaultErrno answers syscalls safe-run does not know (ENOSYS, so
+	// that libc falls back to an older call).
 	DefaultErrno *string `yaml:"default-errno"`
+	// Architectures opens compat syscall ABIs besides the native one.
+	Architectures []string `yaml:"architectures"`
+	// Namespaces are the namespace types clone/unshare/setns may create
+	// or join ("user", "pid", "net", "ipc", "uts", "mount", "cgroup").
+	Namespaces []string `yaml:"namespaces"`
+	// SocketFamilies are the address families socket(2) may use, or
+	// ["any"].
+	SocketFamilies []string `yaml:"socket-families"`
+	// SelfSandbox is for programs that sandbox themselves (browsers):
+	// user, pid, net and ipc namespaces plus chroot, always together.
+	SelfSandbox *bool `yaml:"self-sandbox"`
 }
 
 // Resources are the cgroup limits.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,7 +61,8 @@ func validHostname(s string) bool {
 // problem at once.
 func validate(name string, f *File) (*Resolved, error) {
 	v := &validator{f: f, profile: name}
-	r := &Resolved{Name: name, SeccompErrno: uint(unix.EPERM), Network: NetworkNone, Rootfs: RootfsHost,
+	r := &Resolved{Name: name, Network: NetworkNone, Rootfs: RootfsHost,
+		Seccomp: SeccompSettings{DenyErrno: uint(unix.EPERM), DefaultErrno: uint(unix.ENOSYS)},
 		Workdir: "/", Hostname: "safe-run", User: User{UID: defaultUID, GID: defaultGID}}
 	if f.Description != nil {
 		r.Description = *f.Description
@@ -156,31 +158,7 @@ func validate(name string, f *File) (*Resolved, error) {
 	}
 	r.Capabilities = sortedUnique(r.Capabilities)
 
-	if f.Seccomp != nil {
-		arch := seccomp.NativeArch()
-		for i, s := range f.Seccomp.Allow {
-			if group, ok := strings.CutPrefix(s, "@"); ok {
-				names, err := seccomp.Group(group)
-				if err != nil {
-					v.errorf(fmt.Sprintf("seccomp.allow[%d]", i), "%v", err)
-				}
-				r.SeccompAllow = append(r.SeccompAllow, names...)
-				continue
-			}
-			if err := seccomp.CheckName(s, arch); err != nil {
-				v.errorf(fmt.Sprintf("seccomp.allow[%d]", i), "%v", err)
-				continue
-			}
-			r.SeccompAllow = append(r.SeccompAllow, s)
-		}
-		if f.Seccomp.DefaultErrno != nil {
-			r.SeccompErrno = v.errno(*f.Seccomp.DefaultErrno)
-		}
-	}
-	r.SeccompAllow = sortedUnique(r.SeccompAllow)
-	if len(r.SeccompAllow) == 0 && !r.Unsafe.DisableSeccomp {
-		v.errorf("seccomp.allow", "the allowlist is empty: extend \"default\" (or list syscalls); to run without a filter set unsafe.disable-seccomp: true")
-	}
+	v.seccomp(f.Seccomp, &r.Seccomp, r.Unsafe.DisableSeccomp)
 
 	if f.Network != nil {
 		r.Network = *f.Network
@@ -313,6 +291,98 @@ func (v *validator) uniqueTargets(r *Resolved) {
 	}
 }
 
+// seccomp validates the seccomp settings into out.
+func (v *validator) seccomp(f *Seccomp, out *SeccompSettings, disabled bool) {
+	if f == nil {
+		f = &Seccomp{}
+	}
+	arch := seccomp.NativeArch()
+	for i, s := range f.Allow {
+		if group, ok := strings.CutPrefix(s, "@"); ok {
+			// Known groups were expanded by Merge; what is left is unknown.
+			_, err := seccomp.Group(group)
+			v.errorf(fmt.Sprintf("seccomp.allow[%d]", i), "%v", err)
+			continue
+		}
+		if err := seccomp.CheckName(s, arch); err != nil {
+			v.errorf(fmt.Sprintf("seccomp.allow[%d]", i), "%v", err)
+			continue
+		}
+		out.Allow = append(out.Allow, s)
+	}
+	if f.DenyErrno != nil {
+		out.DenyErrno = v.errno("seccomp.deny-errno", *f.DenyErrno)
+	}
+	if f.DefaultErrno != nil {
+		out.DefaultErrno = v.errno("seccomp.default-errno", *f.DefaultErrno)
+	}
+	for i, a := range f.Architectures {
+		switch sa, ok := seccomp.ArchNames[a]; {
+		case !ok:
+			v.errorf(fmt.Sprintf("seccomp.architectures[%d]", i), "unknown architecture %q%s (valid: %s)", a, suggest.Hint(a, keys(seccomp.ArchNames)), strings.Join(keys(seccomp.ArchNames), ", "))
+		case sa == arch:
+			v.errorf(fmt.Sprintf("seccomp.architectures[%d]", i), "%q is the native ABI, always covered: list only compat ABIs (e.g. x86, x32)", a)
+		default:
+			out.Architectures = append(out.Architectures, a)
+		}
+	}
+	out.Architectures = sortedUnique(out.Architectures)
+	for i, n := range f.Namespaces {
+		if _, ok := seccomp.NamespaceFlags[n]; !ok {
+			v.errorf(fmt.Sprintf("seccomp.namespaces[%d]", i), "unknown namespace %q%s (valid: %s)", n, suggest.Hint(n, keys(seccomp.NamespaceFlags)), strings.Join(keys(seccomp.NamespaceFlags), ", "))
+			continue
+		}
+		out.Namespaces = append(out.Namespaces, n)
+	}
+	out.SelfSandbox = isTrue(f.SelfSandbox)
+	if out.SelfSandbox {
+		out.Namespaces = append(out.Namespaces, "user", "pid", "net", "ipc")
+		out.Allow = append(out.Allow, "chroot")
+	}
+	out.Namespaces = sortedUnique(out.Namespaces)
+	out.Allow = sortedUnique(out.Allow)
+	// A program that gets user namespaces but cannot chroot inside them
+	// (or the reverse) half-builds its own sandbox: Firefox crash-loops.
+	hasUser := slices.Contains(out.Namespaces, "user")
+	hasChroot := slices.Contains(out.Allow, "chroot")
+	if hasUser != hasChroot && !disabled {
+		v.errorf("seccomp.namespaces", "user namespaces and chroot go together (programs that sandbox themselves need both): set seccomp.self-sandbox: true, or drop both")
+	}
+	out.SocketFamilies = []string{}
+	for i, fam := range f.SocketFamilies {
+		if fam == "any" {
+			if len(f.SocketFamilies) > 1 {
+				v.errorf(fmt.Sprintf("seccomp.socket-families[%d]", i), "\"any\" cannot be combined with other families")
+			}
+			out.SocketFamilies = nil
+			break
+		}
+		if _, ok := seccomp.SocketFamilies[fam]; !ok {
+			v.errorf(fmt.Sprintf("seccomp.socket-families[%d]", i), "unknown address family %q%s", fam, suggest.Hint(fam, keys(seccomp.SocketFamilies)))
+			continue
+		}
+		out.SocketFamilies = append(out.SocketFamilies, fam)
+	}
+	if out.SocketFamilies != nil {
+		out.SocketFamilies = sortedUnique(out.SocketFamilies)
+		if out.SocketFamilies == nil {
+			out.SocketFamilies = []string{}
+		}
+	}
+	if len(out.Allow) == 0 && !disabled {
+		v.errorf("seccomp.allow", "the allowlist is empty: extend \"default\" (or list syscalls); to run without a filter set unsafe.disable-seccomp: true")
+	}
+}
+
+func keys[T any](m map[string]T) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // user parses "invoking", "UID" or "UID:GID".
 func (v *validator) user(s string) User {
 	if s == "invoking" {
@@ -332,14 +402,14 @@ func (v *validator) user(s string) User {
 }
 
 // errno parses an errno name such as "EPERM" or "ENOSYS".
-func (v *validator) errno(name string) uint {
+func (v *validator) errno(field, name string) uint {
 	want := strings.ToUpper(name)
 	for e := syscall.Errno(1); e < 4096; e++ {
 		if unix.ErrnoName(e) == want {
 			return uint(e)
 		}
 	}
-	v.errorf("seccomp.default-errno", "unknown errno %q: use a name such as EPERM or ENOSYS", name)
+	v.errorf(field, "unknown errno %q: use a name such as EPERM or ENOSYS", name)
 	return uint(unix.EPERM)
 }
 

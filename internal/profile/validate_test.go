@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,22 +53,34 @@ func TestValidateErrors(t *testing.T) {
 			want: []wantErr{{3, 17, "seccomp.allow[1]", `syscall "qqqqqqqqqqqqqq": unknown syscall (not known to libseccomp 2.`}},
 		},
 		{
-			name: "clone refused",
-			src:  "seccomp:\n  allow: [clone]\n",
-			want: []wantErr{{2, 11, "seccomp.allow[0]", `syscall "clone": always handled by safe-run's argument rule (allowed only without namespace flags); remove it from the list`}},
+			name: "user namespaces without chroot",
+			src:  "seccomp:\n  namespaces: [user]\n",
+			want: []wantErr{{2, 3, "seccomp.namespaces", `user namespaces and chroot go together`}},
 		},
 		{
-			name: "clone3 and personality refused",
-			src:  "extends: none\nseccomp:\n  allow: [clone3, read, personality]\nresources:\n  memory: 64m\n  pids: 10\n",
+			name: "chroot without user namespaces",
+			src:  "seccomp:\n  allow: [chroot]\n",
+			want: []wantErr{{0, 0, "seccomp.namespaces", `set seccomp.self-sandbox: true, or drop both`}},
+		},
+		{
+			name: "unknown namespace, family and architecture",
+			src:  "seccomp:\n  namespaces: [usr]\n  socket-families: [inet7]\n  architectures: [x86_64, pdp11]\n",
 			want: []wantErr{
-				{3, 11, "seccomp.allow[0]", `syscall "clone3": always handled by safe-run's argument rule`},
-				{3, 25, "seccomp.allow[2]", `syscall "personality": always handled by safe-run's argument rule`},
+				{4, 19, "seccomp.architectures[0]", `"x86_64" is the native ABI, always covered`},
+				{4, 27, "seccomp.architectures[1]", `unknown architecture "pdp11"`},
+				{2, 16, "seccomp.namespaces[0]", `unknown namespace "usr" (did you mean "user"?)`},
+				{3, 21, "seccomp.socket-families[0]", `unknown address family "inet7" (did you mean`},
 			},
+		},
+		{
+			name: "allow and deny the same syscall in one file",
+			src:  "seccomp:\n  allow: [ptrace]\n  deny: [ptrace]\n",
+			want: []wantErr{{3, 10, "seccomp.deny[0]", `"ptrace" is also in seccomp.allow of this file`}},
 		},
 		{
 			name: "unknown syscall group",
 			src:  "seccomp:\n  allow: [\"@nosuch\"]\n",
-			want: []wantErr{{2, 11, "seccomp.allow[0]", `unknown syscall group "@nosuch" (valid: @default)`}},
+			want: []wantErr{{2, 11, "seccomp.allow[0]", `unknown syscall group "@nosuch" (valid: @aio,`}},
 		},
 		{
 			name: "unknown errno",
@@ -355,13 +368,21 @@ func TestValidateOK(t *testing.T) {
 		{"seccomp additions sorted and deduplicated", "seccomp:\n  allow: [ptrace, read, mount]\n", func(t *testing.T, r *Resolved) {
 			want := append(sortedDefaultAllow(), "mount", "ptrace")
 			want = sortedUniqueForTest(want)
-			if !reflect.DeepEqual(r.SeccompAllow, want) {
-				t.Errorf("allow has %d names, want %d", len(r.SeccompAllow), len(want))
+			if !reflect.DeepEqual(r.Seccomp.Allow, want) {
+				t.Errorf("allow has %d names, want %d", len(r.Seccomp.Allow), len(want))
 			}
 		}},
-		{"seccomp errno", "seccomp:\n  default-errno: enosys\n", func(t *testing.T, r *Resolved) {
-			if r.SeccompErrno != 38 {
-				t.Errorf("errno = %d, want 38", r.SeccompErrno)
+		{"seccomp errnos", "seccomp:\n  default-errno: eacces\n  deny-errno: enosys\n", func(t *testing.T, r *Resolved) {
+			if r.Seccomp.DenyErrno != 38 || r.Seccomp.DefaultErrno != 13 {
+				t.Errorf("deny errno = %d, default errno = %d, want 38 and 13", r.Seccomp.DenyErrno, r.Seccomp.DefaultErrno)
+			}
+		}},
+		{"self-sandbox opens user, pid, net, ipc and chroot", "seccomp:\n  self-sandbox: true\n", func(t *testing.T, r *Resolved) {
+			if !reflect.DeepEqual(r.Seccomp.Namespaces, []string{"ipc", "net", "pid", "user"}) || !slices.Contains(r.Seccomp.Allow, "chroot") {
+				t.Errorf("namespaces %v, chroot allowed %v", r.Seccomp.Namespaces, slices.Contains(r.Seccomp.Allow, "chroot"))
+			}
+			if !strings.Contains(strings.Join(r.Warnings(), "\n"), "seccomp.self-sandbox") {
+				t.Errorf("self-sandbox must be warned about: %q", r.Warnings())
 			}
 		}},
 		{"network host with unsafe switch", "network: host\nunsafe:\n  disable-network-isolation: true\n", func(t *testing.T, r *Resolved) {
@@ -544,7 +565,7 @@ func TestSeccompDenyFromGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range r.SeccompAllow {
+	for _, s := range r.Seccomp.Allow {
 		if s == "mkdir" {
 			knownBug(t, "merge.go Merge: `seccomp: {deny: [mkdir]}` in a child of default leaves mkdir allowed: deny is applied to the parent's "+
 				"unexpanded list [\"@default\"] before validate.go expands the group, so it never matches a syscall that comes from a group")

@@ -25,7 +25,7 @@ func hardened() *specs.Spec {
 		Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: []string{"CAP_NET_BIND_SERVICE"}}},
 		Linux: &specs.Linux{
 			Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.CgroupNamespace}},
-			Seccomp:    seccomp.Build([]string{"read"}, 1, specs.ArchX86_64),
+			Seccomp:    seccomp.Build(seccomp.Policy{Allow: []string{"read", "clone", "socket"}, DenyErrno: 1, DefaultErrno: 38, Arches: []specs.Arch{specs.ArchX86_64}, Families: seccomp.DefaultFamilies}),
 		},
 	}
 }

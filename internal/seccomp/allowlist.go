@@ -3,15 +3,13 @@
 // libseccomp (validate.go, cgo).
 package seccomp
 
-import "fmt"
-
 // DefaultAllow is the allowlist of the `default` profile: what ordinary
 // programs (shells, coreutils, interpreters, Go and glibc binaries) use.
 //
 // Left out on purpose, because nearly every container escape and kernel
 // exploit of the last decade goes through one of them and ordinary programs
 // never need them: mount/umount2/pivot_root/chroot and the new mount API,
-// unshare/setns (namespaces; the clone rule below filters its flags),
+// setns, namespace flags in clone/unshare (argument rules, see filtered),
 // ptrace/process_vm_*, bpf, perf_event_open, userfaultfd, keyctl/add_key/
 // request_key, kexec_*, *_module, open_by_handle_at, io_uring_*, acct,
 // swapon/swapoff, reboot, syslog, quotactl, iopl/ioperm, clock/time setters,
@@ -40,8 +38,9 @@ var DefaultAllow = []string{
 	"brk", "get_mempolicy", "pkey_alloc", "pkey_free", "pkey_mprotect", "madvise", "membarrier", "memfd_create", "mincore", "mlock",
 	"mlock2", "mlockall", "mmap", "mprotect", "mremap", "msync", "munlock", "munlockall",
 	"munmap", "remap_file_pages",
-	// processes, threads and signals
-	"arch_prctl", "capget", "capset", "execve", "execveat", "exit", "exit_group", "fork",
+	// processes, threads and signals (clone, clone3, unshare and
+	// personality always carry argument rules: see filtered)
+	"arch_prctl", "capget", "capset", "clone", "clone3", "personality", "unshare", "execve", "execveat", "exit", "exit_group", "fork",
 	"futex", "get_robust_list", "get_thread_area", "getcpu", "getegid", "geteuid", "getgid",
 	"getgroups", "getitimer", "getpgid", "getpgrp", "getpid", "getppid", "getpriority",
 	"getresgid", "getresuid", "getrlimit", "getrusage", "getsid", "gettid", "getuid", "ioprio_get",
@@ -73,33 +72,17 @@ var DefaultAllow = []string{
 	"uname",
 }
 
-// Syscalls that carry an argument rule in every filter safe-run builds; an
-// allowlist naming them is an error (validate.go), so the rule cannot be
-// bypassed by an unconditional allow.
-const (
-	// cloneNamespaceFlags is CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|
-	// CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET (see clone(2)).
-	// clone is allowed only with none of them set: with zero capabilities
-	// the kernel would still let a process create a user namespace, the
-	// first step of most unprivileged kernel exploits.
-	cloneNamespaceFlags = 0x7E020000
-)
-
-// filtered names the syscalls handled by argument rules (see Build).
+// filtered names the syscalls Build always gives argument rules (when the
+// allowlist holds them; otherwise they are refused like any other).
 var filtered = map[string]string{
-	"clone":       "allowed only without namespace flags",
-	"clone3":      "returns ENOSYS so libc falls back to clone, whose flags can be inspected",
-	"personality": "allowed only for the harmless personas (PER_LINUX, UNAME26, ...)",
+	"clone":       "only without the namespace flags seccomp.namespaces does not list",
+	"clone3":      "always ENOSYS: its flags are out of the filter's reach, and libc falls back to clone",
+	"unshare":     "only without the namespace flags seccomp.namespaces does not list",
+	"setns":       "only for the namespaces seccomp.namespaces lists",
+	"socket":      "only for the families seccomp.socket-families lists",
+	"ioctl":       "all requests but TIOCSTI and TIOCLINUX",
+	"personality": "only the harmless personas (PER_LINUX, UNAME26, ...)",
 }
 
-// groups are named sets a profile can allow with "@NAME".
-var groups = map[string][]string{"default": DefaultAllow}
-
-// Group returns the syscalls of the group NAME (written "@NAME").
-func Group(name string) ([]string, error) {
-	g, ok := groups[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown syscall group \"@%s\" (valid: @default)", name)
-	}
-	return g, nil
-}
+// ArgumentRule describes the argument rule of a filtered syscall, or "".
+func ArgumentRule(name string) string { return filtered[name] }
