@@ -145,7 +145,7 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 		opts = append(opts, spec.WithSeccomp(nil))
 	default:
 		checks = append(checks, "seccomp=2")
-		filter := seccomp.Build(seccompPolicy(r, req))
+		filter := seccomp.Build(SeccompPolicy(r, req))
 		if req.DropControl == "seccomp" {
 			filter = nil
 		}
@@ -186,8 +186,9 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 	return p, nil
 }
 
-// seccompPolicy turns the profile's seccomp settings into a filter policy.
-func seccompPolicy(r *profile.Resolved, req Request) seccomp.Policy {
+// SeccompPolicy turns the profile's seccomp settings (and the request's
+// agent mode) into a filter policy.
+func SeccompPolicy(r *profile.Resolved, req Request) seccomp.Policy {
 	sc := r.Seccomp
 	p := seccomp.Policy{Allow: sc.Allow, DenyErrno: sc.DenyErrno, DefaultErrno: sc.DefaultErrno,
 		Arches: []specs.Arch{seccomp.NativeArch()}, Mode: req.SeccompMode, ListenerPath: req.ListenerPath}

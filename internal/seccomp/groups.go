@@ -17,7 +17,7 @@ import (
 // kernel's syscalls are noticed and classified on purpose.
 //
 // Groups may overlap, and an entry "@NAME" includes another group (as in
-// systemd); init expands the includes and sorts each group. Entries may
+// systemd); expandGroups resolves the includes and sorts each group. Entries may
 // name syscalls of other architectures (the 32-bit "chown32", "_llseek",
 // the *_time64 calls, arm's "arm_fadvise64_64", ...) as long as libseccomp
 // knows the name: on an architecture without that syscall it adds nothing
@@ -34,14 +34,14 @@ import (
 //   - @privileged gains what needs a capability or a sysctl opening in a
 //     hardened kernel: syslog, userfaultfd (vm.unprivileged_userfaultfd=0),
 //     @quota, @mount, @bpf, @perf, @kexec.
-//   - unshare, setns and clone3 are in @namespaces, not @process: safe-run
-//     controls namespaces with the profile's namespace setting and its
-//     argument rules (clone, clone3 and personality always keep theirs).
+//   - @namespaces gathers clone, clone3, unshare and setns (they are in
+//     @process too, as in systemd). Allowing them never lifts safe-run's
+//     argument rules (see filtered): which namespaces a process may
+//     create or join is seccomp.namespaces' business.
 //   - io_uring_* are in @io-uring only, not @aio; process_vm_readv and
 //     process_vm_writev (ptrace-like) are in @debug, not @ipc.
-//   - @system-service has neither @keyring nor userfaultfd nor the
-//     namespace calls, so that it adds no dangerous group; it is a
-//     superset of @default.
+//   - @system-service has neither @keyring nor userfaultfd, so that it
+//     adds nothing of a dangerous group; it is a superset of @default.
 //   - the syscalls systemd keeps in its own @default group are in
 //     @runtime here (the name "default" is safe-run's allowlist), and those
 //     systemd lists only in @system-service got groups of their own:
@@ -118,8 +118,8 @@ var groupSpec = map[string][]string{
 		"chroot", "fsconfig", "fsmount", "fsopen", "fspick", "mount", "mount_setattr",
 		"move_mount", "open_tree", "pivot_root", "umount", "umount2",
 	},
-	// clone and clone3 always keep safe-run's argument rules: allowing
-	// them changes nothing; the profile's namespace setting decides.
+	// All four keep safe-run's argument rules when allowed: the
+	// namespaces themselves are chosen with seccomp.namespaces.
 	"namespaces": {"clone", "clone3", "setns", "unshare"},
 	"network-io": {
 		"accept", "accept4", "bind", "connect", "getpeername", "getsockname", "getsockopt",
@@ -147,8 +147,9 @@ var groupSpec = map[string][]string{
 	},
 	"process": {
 		"capget", "clone", "clone3", "execveat", "fork", "getrusage", "kill", "pidfd_open",
-		"pidfd_send_signal", "prctl", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "swapcontext",
-		"tgkill", "times", "tkill", "vfork", "wait4", "waitid", "waitpid",
+		"pidfd_send_signal", "prctl", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "setns",
+		"swapcontext", "tgkill", "times", "tkill", "unshare", "vfork", "wait4", "waitid",
+		"waitpid",
 		// safe-run: the rest of a process's life, identity and threads
 		"arch_prctl", "execve", "exit", "exit_group", "futex", "futex_requeue",
 		"futex_time64", "futex_wait", "futex_waitv", "futex_wake", "get_robust_list",
@@ -251,7 +252,7 @@ var groupDoc = map[string]string{
 	"memory":         "allocating, mapping and advising memory",
 	"module":         "loading and unloading kernel modules",
 	"mount":          "mounting, unmounting, chroot and pivot_root (old and new mount API)",
-	"namespaces":     "creating and joining namespaces (clone's flags are always checked by safe-run)",
+	"namespaces":     "creating and joining namespaces (argument-checked against seccomp.namespaces)",
 	"network-io":     "sockets: creating, connecting, sending and receiving",
 	"obsolete":       "unusual, removed or never implemented syscalls",
 	"perf":           "perf_event_open: performance counters and tracing",

@@ -214,9 +214,9 @@ func TestSystemService(t *testing.T) {
 			t.Errorf("@system-service lacks default syscall %q", name)
 		}
 	}
-	for _, g := range append(dangerousGroups, "keyring", "namespaces") {
+	for _, g := range dangerousGroups {
 		for _, name := range groups[g] {
-			if slices.Contains(svc, name) && !slices.Contains([]string{"clone", "clone3"}, name) {
+			if slices.Contains(svc, name) {
 				t.Errorf("@system-service holds %q of @%s", name, g)
 			}
 		}
