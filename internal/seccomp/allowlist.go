@@ -18,7 +18,10 @@ var DefaultAllow = []string{
 	// files and directories
 	"access", "chdir", "chmod", "chown", "close", "close_range", "copy_file_range", "creat",
 	"dup", "dup2", "dup3", "faccessat", "faccessat2", "fadvise64", "fallocate", "fchdir",
-	"fchmod", "fchmodat", "fchown", "fchownat", "fcntl", "fdatasync", "fgetxattr",
+	// fchmodat2 (and the futex2 calls, map_shadow_stack, cachestat below):
+	// newer calls that libseccomp knows, so they would get EPERM, on which
+	// glibc does not fall back to the older call as it does on ENOSYS.
+	"cachestat", "fchmod", "fchmodat", "fchmodat2", "fchown", "fchownat", "fcntl", "fdatasync", "fgetxattr",
 	"flistxattr", "flock", "fremovexattr", "fsetxattr", "fstat", "fstatfs", "fsync",
 	"ftruncate", "futimesat", "getcwd", "getdents", "getdents64", "getxattr", "lchown",
 	"lgetxattr", "link", "linkat", "listxattr", "llistxattr", "lremovexattr", "lseek",
@@ -36,12 +39,12 @@ var DefaultAllow = []string{
 	"select", "vmsplice", "signalfd", "signalfd4", "timerfd_create", "timerfd_gettime", "timerfd_settime",
 	// memory
 	"brk", "get_mempolicy", "pkey_alloc", "pkey_free", "pkey_mprotect", "madvise", "membarrier", "memfd_create", "mincore", "mlock",
-	"mlock2", "mlockall", "mmap", "mprotect", "mremap", "msync", "munlock", "munlockall",
+	"map_shadow_stack", "mlock2", "mlockall", "mmap", "mprotect", "mremap", "msync", "munlock", "munlockall",
 	"munmap", "remap_file_pages",
 	// processes, threads and signals (clone, clone3, unshare and
 	// personality always carry argument rules: see filtered)
 	"arch_prctl", "capget", "capset", "clone", "clone3", "personality", "unshare", "execve", "execveat", "exit", "exit_group", "fork",
-	"futex", "get_robust_list", "get_thread_area", "getcpu", "getegid", "geteuid", "getgid",
+	"futex", "futex_requeue", "futex_wait", "futex_waitv", "futex_wake", "get_robust_list", "get_thread_area", "getcpu", "getegid", "geteuid", "getgid",
 	"getgroups", "getitimer", "getpgid", "getpgrp", "getpid", "getppid", "getpriority",
 	"getresgid", "getresuid", "getrlimit", "getrusage", "getsid", "gettid", "getuid", "ioprio_get",
 	"ioprio_set", "kill", "pidfd_open", "pidfd_send_signal", "prctl", "prlimit64",

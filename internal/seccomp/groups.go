@@ -17,11 +17,11 @@ import (
 // kernel's syscalls are noticed and classified on purpose.
 //
 // Groups may overlap, and an entry "@NAME" includes another group (as in
-// systemd); expandGroups resolves the includes and sorts each group. Entries may
-// name syscalls of other architectures (the 32-bit "chown32", "_llseek",
-// the *_time64 calls, arm's "arm_fadvise64_64", ...) as long as libseccomp
-// knows the name: on an architecture without that syscall it adds nothing
-// to the filter.
+// systemd); expandGroups resolves the includes and sorts each group.
+// Entries may name syscalls of other architectures (the 32-bit "chown32",
+// "_llseek", the *_time64 calls, arm's "arm_fadvise64_64", ...) as long as
+// libseccomp knows the name: on an architecture without that syscall it
+// adds nothing to the filter.
 //
 // Where safe-run differs from systemd, on purpose:
 //   - @privileged, like the other dangerous groups (@mount, @module,

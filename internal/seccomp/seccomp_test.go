@@ -334,7 +334,7 @@ func TestGroup(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(g, DefaultAllow) {
 		t.Errorf("Group(default) = %d names, %v", len(g), err)
 	}
-	if _, err := Group("nosuch"); err == nil || err.Error() != `unknown syscall group "@nosuch" (valid: @default)` {
+	if _, err := Group("nosuch"); err == nil || !strings.HasPrefix(err.Error(), `unknown syscall group "@nosuch" (valid: @aio, `) {
 		t.Errorf("Group(nosuch) = %v", err)
 	}
 }
