@@ -58,6 +58,10 @@ func runMain(m *testing.M) int {
 		return fatal("%v", err)
 	}
 	safeRun = filepath.Join(binDir, "safe-run")
+	probeDir = filepath.Join(binDir, "probe")
+	if err := buildProbe(probeDir); err != nil {
+		return fatal("%v", err)
+	}
 	if err := ensureTestUser(); err != nil {
 		return fatal("%v", err)
 	}
@@ -158,4 +162,21 @@ func requireE2E(t *testing.T) {
 	if skipAll != "" {
 		t.Skip(skipAll)
 	}
+}
+
+// probeDir holds the static syscall probe (tests/probe/probe.c); seccomp
+// tests bind it into containers at /probe.
+var probeDir string
+
+// buildProbe compiles the probe statically into dir (gcc and libc.a come
+// with the build tools make installs).
+func buildProbe(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	out, err := exec.Command("gcc", "-static", "-O2", "-o", filepath.Join(dir, "probe"), "probe/probe.c").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("building the syscall probe: %v\n%s", err, out)
+	}
+	return nil
 }

@@ -211,11 +211,12 @@ func capabilityKey(s string) string {
 	return up
 }
 
-// expandGroup turns "@NAME" into the group's syscalls; an unknown group
-// is kept as written for validation to report.
+// expandGroup turns "@NAME" into the group's syscalls that exist on this
+// architecture; an unknown group is kept as written for validation to
+// report.
 func expandGroup(s string) []string {
 	if name, ok := strings.CutPrefix(s, "@"); ok {
-		if names, err := seccomp.Group(name); err == nil {
+		if names, err := seccomp.GroupOnArch(name, seccomp.NativeArch()); err == nil {
 			return names
 		}
 	}

@@ -171,3 +171,24 @@ var extraKnown = []string{
 	"lookup_dcookie", "fsopen", "fsmount", "fsconfig", "move_mount", "open_tree", "fspick",
 	"mount_setattr", "clock_adjtime",
 }
+
+// GroupOnArch returns the syscalls of group NAME that exist on arch: a
+// group lists the syscalls of every architecture, a filter needs only the
+// ones its ABI has.
+func GroupOnArch(name string, arch specs.Arch) ([]string, error) {
+	all, err := Group(name)
+	if err != nil {
+		return nil, err
+	}
+	a, err := scmpArch(arch)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(all))
+	for _, n := range all {
+		if nr, err := libseccomp.GetSyscallFromNameByArch(n, a); err == nil && nr >= 0 {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
