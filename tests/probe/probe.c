@@ -5,7 +5,8 @@
  *
  *   probe NAME NR [ARG...]   syscall(NR, ARG...) -> "NAME: ok" or "NAME: EPERM"
  *   probe int80 NAME NR      the same through the i386 ABI (int $0x80)
- *   probe loop NR COUNT      COUNT calls of syscall(NR), prints "ns/call: N"
+ *   probe loop NR COUNT [A0 A1 A2]
+ *                            COUNT calls of syscall(NR, A0, A1, A2), prints "ns/call: N"
  *
  * ARGs are numbers (0x.. accepted); "buf" passes a pointer to a scratch buffer.
  */
@@ -36,11 +37,13 @@ static int report(const char *name, long r) {
 
 int main(int argc, char **argv) {
 	if (argc >= 4 && strcmp(argv[1], "loop") == 0) {
-		long nr = arg(argv[2]), n = arg(argv[3]);
+		long nr = arg(argv[2]), n = arg(argv[3]), x[3] = {0};
+		for (int i = 4; i < argc && i < 7; i++)
+			x[i - 4] = arg(argv[i]);
 		struct timespec a, b;
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		for (long i = 0; i < n; i++)
-			syscall(nr, 0, 0, 0);
+			syscall(nr, x[0], x[1], x[2]);
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		double ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
 		printf("ns/call: %.1f\n", ns / n);
