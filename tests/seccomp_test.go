@@ -172,3 +172,37 @@ func TestSeccompProfileKnobs(t *testing.T) {
 		fmt.Sprintf("socket-packet %d 17 3 0", nrSocket), fmt.Sprintf("socket-inet %d 2 1 0", nrSocket)),
 		map[string]string{"socket-packet": "EPERM", "socket-inet": "EAFNOSUPPORT"})
 }
+
+// TestSeccompGroupRepresentatives: for groups whose syscalls an
+// unprivileged process can use, a representative call fails with EPERM in
+// default (the filter) and gets past the filter when the profile allows
+// the group (whatever the kernel then answers, it is not the filter's
+// EPERM).
+func TestSeccompGroupRepresentatives(t *testing.T) {
+	reps := []struct{ group, call string }{
+		{"debug", fmt.Sprintf("ptrace %d 0", nrPtrace)},                      // PTRACE_TRACEME
+		{"keyring", "keyctl 250 0 0xfffffffd 0"},                             // KEYCTL_GET_KEYRING_ID, session keyring
+		{"io-uring", fmt.Sprintf("io_uring_setup %d 1 buf", nrIoUringSetup)}, // one entry
+		{"clock", "clock_adjtime 305 0 buf"},                                 // query CLOCK_REALTIME (modes 0)
+		{"cpu-emulation", "modify_ldt 154 0 buf 16"},                         // read the LDT
+	}
+	e := newEnv(t, rootful)
+	extra := map[string]string{}
+	var all []string
+	for _, r := range reps {
+		extra["allow-"+r.group] = fmt.Sprintf("seccomp:\n  allow: [\"@%s\"]\n", r.group)
+		all = append(all, r.call)
+	}
+	dir := probeProfiles(t, e, extra)
+	def := probe(t, e, dir, "probe", all...)
+	for _, r := range reps {
+		name := strings.Fields(r.call)[0]
+		if def[name] != "EPERM" {
+			t.Errorf("default: %s (@%s) = %q, want EPERM", name, r.group, def[name])
+		}
+		got := probe(t, e, dir, "allow-"+r.group, r.call)
+		if got[name] == "EPERM" || got[name] == "" {
+			t.Errorf("allow @%s: %s = %q, want past the filter", r.group, name, got[name])
+		}
+	}
+}
