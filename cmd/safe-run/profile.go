@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/safe-run/safe-run/internal/profile"
 	"github.com/safe-run/safe-run/internal/runtime"
+	"github.com/safe-run/safe-run/internal/seccomp"
 )
 
 func profileCommand() *cli.Command {
@@ -47,14 +49,25 @@ func profileCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "show a profile after extends, merging and defaults, and which file won",
 				ArgsUsage: "NAME|FILE",
-				Flags:     []cli.Flag{jsonFlag},
+				Description: `With --seccomp, prints the seccomp filter a run would load, one line per
+rule (action, syscalls, argument tests), and what each seccomp.import of
+the chain skipped; with --json too, the OCI seccomp object. With --pfc,
+prints libseccomp's pseudo filter code of the compiled filter.`,
+				Flags: []cli.Flag{jsonFlag,
+					&cli.BoolFlag{Name: "seccomp", Usage: "print the effective seccomp rules instead"},
+					&cli.BoolFlag{Name: "pfc", Usage: "print libseccomp's PFC text of the compiled filter instead"},
+				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return runtime.ToolError("profile show: give exactly one profile name or file")
 					}
-					r, err := newFinder(c).Load(c.Args().First())
+					ref := c.Args().First()
+					r, err := newFinder(c).Load(ref)
 					if err != nil {
 						return runtime.ToolError("%v", err)
+					}
+					if c.Bool("seccomp") || c.Bool("pfc") {
+						return showSeccomp(c, ref, r)
 					}
 					if c.Bool("json") {
 						return printJSON(r)
@@ -64,6 +77,59 @@ func profileCommand() *cli.Command {
 				},
 			},
 		},
+	}
+}
+
+// showSeccomp prints the filter a run of r would load (--seccomp, --pfc).
+func showSeccomp(c *cli.Context, ref string, r *profile.Resolved) error {
+	s, err := effectiveSeccomp(r)
+	if err != nil {
+		return err
+	}
+	if c.Bool("seccomp") {
+		if c.Bool("json") {
+			if err := printJSON(s); err != nil {
+				return err
+			}
+		} else {
+			fmt.Printf("seccomp filter of profile %q (%d rules, libseccomp %s):\n", r.Name, len(s.Syscalls), seccomp.LibVersion())
+			for _, line := range seccomp.Describe(s) {
+				fmt.Println("  " + line)
+			}
+			imports, err := newFinder(c).SeccompImports(ref)
+			if err != nil {
+				return runtime.ToolError("%v", err)
+			}
+			for _, imp := range imports {
+				showImport(imp)
+			}
+		}
+	}
+	if c.Bool("pfc") {
+		pfc, err := seccomp.PFC(s)
+		if err != nil {
+			return runtime.ToolError("%v", err)
+		}
+		fmt.Print(pfc)
+	}
+	return nil
+}
+
+// showImport reports what a seccomp.import took in and what it skipped.
+func showImport(imp profile.SeccompImport) {
+	i := imp.Imported
+	fmt.Printf("seccomp.import of %s: %s (%d syscalls allowed)\n", imp.Profile, imp.File, len(i.Allow))
+	if len(i.Unknown) > 0 {
+		fmt.Printf("  skipped, unknown to libseccomp %s on %s: %s\n", seccomp.LibVersion(),
+			strings.ToLower(strings.TrimPrefix(string(seccomp.NativeArch()), "SCMP_ARCH_")), strings.Join(i.Unknown, ", "))
+	}
+	names := make([]string, 0, len(i.Conditional))
+	for n := range i.Conditional {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Printf("  %s: %s\n", n, i.Conditional[n])
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/safe-run/safe-run/internal/plan"
 	"github.com/safe-run/safe-run/internal/profile"
 	"github.com/safe-run/safe-run/internal/runtime"
+	"github.com/safe-run/safe-run/internal/seccomp"
 )
 
 // runFlags are shared by `run` and `spec` (spec shows what run would run).
@@ -49,7 +50,7 @@ Examples:
    safe-run run -- id
    safe-run run --profile shell -t
    safe-run run --rootfs ./rootfs --memory 64m -- /bin/sh -c 'echo hi'`,
-		Flags: runFlags,
+		Flags: append(runFlags, explainFlag),
 		Action: func(c *cli.Context) error {
 			return runProfile(c, c.String("profile"), c.Args().Slice(), runOptions{})
 		},
@@ -58,6 +59,24 @@ Examples:
 
 type runOptions struct {
 	specOnly bool // print config.json instead of running
+	// agent, when set, runs the program with the seccomp filter in
+	// Notify mode and the session it returns answering the
+	// notifications (`safe-run record`). `run --explain` (or
+	// SAFE_RUN_EXPLAIN=1) sets it to the explain session.
+	agent func(p *prepared) (agentSession, error)
+}
+
+// explainFlag is run's --explain.
+var explainFlag = &cli.BoolFlag{Name: "explain", Usage: "print why each refused syscall was refused, as it happens, and a summary at exit (or SAFE_RUN_EXPLAIN=1)", Category: "Seccomp"}
+
+// agentSession answers the seccomp notifications of one run.
+type agentSession interface {
+	// handle answers one notification (on the agent's goroutine).
+	handle(n *seccomp.Notification) seccomp.Response
+	// finish runs once the container is gone: connected tells whether
+	// the runtime handed over the notify fd, serveErr is the agent's
+	// failure, status and runErr are runner.Run's.
+	finish(connected bool, serveErr error, status int, runErr error) error
 }
 
 // prepared is everything a run needs, up to (not including) the bundle.
@@ -72,7 +91,7 @@ type prepared struct {
 
 // prepare resolves the profile with the command line's overrides, probes
 // the host once, and builds the plan.
-func prepare(c *cli.Context, ref string, args []string, stateNeeded bool) (*prepared, error) {
+func prepare(c *cli.Context, ref string, args []string, stateNeeded, notify bool) (*prepared, error) {
 	overlay, err := overridesFromFlags(c)
 	if err != nil {
 		return nil, err
@@ -114,6 +133,15 @@ func prepare(c *cli.Context, ref string, args []string, stateNeeded bool) (*prep
 		BindSources: host.Exist(plan.BindSources(r, facts)),
 		DropControl: os.Getenv("SAFE_RUN_TEST_DROP_CONTROL"),
 	}
+	if notify {
+		if r.Unsafe.DisableSeccomp {
+			return nil, runtime.ToolError("profile %q disables seccomp (unsafe.disable-seccomp): there is no filter to explain or record", r.Name)
+		}
+		// The bundle directory does not exist yet; runc connects to the
+		// socket the agent creates in it before the run.
+		req.SeccompMode = seccomp.Notify
+		req.ListenerPath = filepath.Join(p.state.BundlesDir(), p.id, "seccomp.sock")
+	}
 	if p.plan, err = plan.Build(r, facts, req); err != nil {
 		return nil, runtime.ToolError("%v", err)
 	}
@@ -122,7 +150,10 @@ func prepare(c *cli.Context, ref string, args []string, stateNeeded bool) (*prep
 
 // runProfile runs (or, with specOnly, prints) profile ref with args.
 func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
-	p, err := prepare(c, ref, args, !o.specOnly)
+	if o.agent == nil && !o.specOnly && explainRequested(c) {
+		o.agent = explainSession
+	}
+	p, err := prepare(c, ref, args, !o.specOnly, o.agent != nil && !o.specOnly)
 	if err != nil {
 		return err
 	}
@@ -167,7 +198,30 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 		return &runtime.ExitError{Code: 128 + int(s)} // stopped before anything ran
 	}
 	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup}
+	var session agentSession
+	var agent *seccomp.Agent
+	served := make(chan error, 1)
+	if o.agent != nil {
+		if session, err = o.agent(p); err != nil {
+			return err
+		}
+		if p.plan.Spec.Linux.Seccomp == nil || p.plan.Spec.Linux.Seccomp.ListenerPath == "" {
+			return runtime.ToolError("the spec has no seccomp filter to attach the agent to")
+		}
+		if agent, err = seccomp.Listen(p.plan.Spec.Linux.Seccomp.ListenerPath); err != nil {
+			return runtime.ToolError("%v", err)
+		}
+		go func() { served <- agent.Serve(session.handle) }()
+	}
 	status, err := runner.Run(p.id, b.Dir, sigs)
+	if agent != nil {
+		// The container is gone: Close ends Serve (it returns at once if
+		// the fd already reported that no process uses the filter).
+		agent.Close()
+		if ferr := session.finish(agent.Connected(), <-served, status, err); ferr != nil && err == nil {
+			return ferr
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/safe-run/safe-run/internal/caps"
+	"github.com/safe-run/safe-run/internal/seccomp"
 	"github.com/safe-run/safe-run/internal/suggest"
 )
 
@@ -140,6 +143,7 @@ func (f *Finder) Load(ref string, overlays ...*File) (*Resolved, error) {
 type link struct {
 	src  Source
 	file *File
+	imp  *SeccompImport // the file's seccomp.import, if any
 }
 
 // chain returns ref and its ancestors, leaf first.
@@ -170,10 +174,127 @@ func (f *Finder) chain(ref string) ([]link, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, link{src, file})
+		imp, err := importSeccomp(src, file)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, link{src, file, imp})
 		ref = f.parentOf(src, file)
 	}
 	return out, nil
+}
+
+// SeccompImport is the seccomp.import of one file of a profile's chain.
+type SeccompImport struct {
+	Profile  string // the profile file
+	File     string // the Docker/OCI JSON it imports
+	Imported *seccomp.Imported
+}
+
+// SeccompImports returns the seccomp.imports of ref's extends chain, the
+// root first (for `profile show --seccomp`: the names an import skipped).
+func (f *Finder) SeccompImports(ref string) ([]SeccompImport, error) {
+	chain, err := f.chain(ref)
+	if err != nil {
+		return nil, err
+	}
+	var out []SeccompImport
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].imp != nil {
+			out = append(out, *chain[i].imp)
+		}
+	}
+	return out, nil
+}
+
+// importSeccomp reads file's seccomp.import (a Docker/OCI seccomp JSON,
+// relative to the file's directory) for this architecture and the file's
+// own capabilities.add, and puts the names it allows in front of the
+// file's seccomp.allow, less those the file's own seccomp.deny lists, so
+// that merging and validation treat them as written there; their origin
+// is the seccomp.import key.
+func importSeccomp(src Source, file *File) (*SeccompImport, error) {
+	sc := file.Seccomp
+	if sc == nil || sc.Import == nil {
+		return nil, nil
+	}
+	pos, ok := file.origin["seccomp.import"]
+	if !ok {
+		pos = Pos{File: src.Path, Path: "seccomp.import"}
+	}
+	fail := func(format string, args ...any) *FieldError {
+		return &FieldError{File: pos.File, Line: pos.Line, Col: pos.Col, Path: "seccomp.import", Msg: fmt.Sprintf(format, args...)}
+	}
+	if src.Embedded {
+		return nil, fail("a shipped profile cannot import a file: copy it to a profile directory")
+	}
+	path := *sc.Import
+	if path == "" {
+		return nil, fail("empty path: name a Docker/OCI seccomp JSON file")
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(src.Path), path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fail("%s: %v", path, unwrapPathError(err))
+	}
+	var held []string
+	if file.Capabilities != nil {
+		for _, c := range file.Capabilities.Add {
+			if canon, err := caps.Canonical(c); err == nil {
+				held = append(held, canon) // a bad name is reported by validation
+			}
+		}
+	}
+	imp, err := seccomp.ImportDocker(data, seccomp.NativeArch(), held)
+	if err != nil {
+		var errs []error
+		for _, e := range leaves(err) {
+			errs = append(errs, fail("%s: %v", path, e))
+		}
+		return nil, errors.Join(errs...)
+	}
+	denied := map[string]bool{}
+	for _, d := range sc.Deny {
+		for _, n := range expandGroup(d) {
+			denied[n] = true
+		}
+	}
+	var names []string
+	for _, n := range imp.Allow {
+		if !denied[n] {
+			names = append(names, n)
+		}
+	}
+	// Shift the written items' origins behind the imported names.
+	for i := len(sc.Allow) - 1; i >= 0; i-- {
+		from := "seccomp.allow[" + strconv.Itoa(i) + "]"
+		if p, ok := file.origin[from]; ok {
+			file.origin["seccomp.allow["+strconv.Itoa(i+len(names))+"]"] = p
+			delete(file.origin, from)
+		}
+	}
+	if file.origin == nil {
+		file.origin = map[string]Pos{}
+	}
+	for j := range names {
+		file.origin["seccomp.allow["+strconv.Itoa(j)+"]"] = pos
+	}
+	sc.Allow = append(names, sc.Allow...)
+	return &SeccompImport{Profile: src.Path, File: path, Imported: imp}, nil
+}
+
+// leaves flattens errors.Join trees.
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // parentOf returns the reference file extends, "" for none.

@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -44,18 +45,56 @@ func CheckName(name string, arch specs.Arch) error {
 // libseccomp, the same library runc uses, so that anything runc would
 // refuse is refused here first. It returns the number of BPF instructions.
 func Compile(s *specs.LinuxSeccomp) (int, error) {
-	f, err := libseccomp.NewFilter(libseccomp.ActErrno.SetReturnCode(int16(*s.DefaultErrnoRet)))
+	f, err := newFilter(s)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Release()
+	bpf, err := export(f.ExportBPF)
+	if err != nil {
+		return 0, fmt.Errorf("libseccomp could not compile the filter: %w", err)
+	}
+	return len(bpf) / 8, nil // one BPF instruction is 8 bytes
+}
+
+// newFilter loads s into a libseccomp filter (Compile, PFC); the caller
+// releases it.
+func newFilter(s *specs.LinuxSeccomp) (*libseccomp.ScmpFilter, error) {
+	f, err := libseccomp.NewFilter(libseccomp.ActErrno.SetReturnCode(int16(*s.DefaultErrnoRet)))
+	if err != nil {
+		return nil, err
+	}
+	if err := addRules(f, s); err != nil {
+		f.Release()
+		return nil, err
+	}
+	return f, nil
+}
+
+// actions and operators map the OCI names to libseccomp's, as runc does.
+var (
+	actions = map[specs.LinuxSeccompAction]libseccomp.ScmpAction{
+		specs.ActAllow: libseccomp.ActAllow, specs.ActErrno: libseccomp.ActErrno, specs.ActKill: libseccomp.ActKillThread,
+		specs.ActKillThread: libseccomp.ActKillThread, specs.ActKillProcess: libseccomp.ActKillProcess,
+		specs.ActTrap: libseccomp.ActTrap, specs.ActTrace: libseccomp.ActTrace, specs.ActLog: libseccomp.ActLog,
+		specs.ActNotify: libseccomp.ActNotify,
+	}
+	operators = map[specs.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
+		specs.OpEqualTo: libseccomp.CompareEqual, specs.OpNotEqual: libseccomp.CompareNotEqual,
+		specs.OpLessThan: libseccomp.CompareLess, specs.OpLessEqual: libseccomp.CompareLessOrEqual,
+		specs.OpGreaterThan: libseccomp.CompareGreater, specs.OpGreaterEqual: libseccomp.CompareGreaterEqual,
+		specs.OpMaskedEqual: libseccomp.CompareMaskedEqual,
+	}
+)
+
+func addRules(f *libseccomp.ScmpFilter, s *specs.LinuxSeccomp) error {
 	for _, arch := range s.Architectures {
 		a, err := scmpArch(arch)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if err := f.AddArch(a); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	native, _ := libseccomp.GetNativeArch()
@@ -63,25 +102,29 @@ func Compile(s *specs.LinuxSeccomp) (int, error) {
 		_ = f.RemoveArch(native)
 	}
 	for _, rule := range s.Syscalls {
-		act := libseccomp.ActAllow
-		if rule.Action == specs.ActErrno {
-			act = libseccomp.ActErrno.SetReturnCode(int16(*rule.ErrnoRet))
+		act, ok := actions[rule.Action]
+		if !ok {
+			return fmt.Errorf("seccomp action %q is not supported", rule.Action)
+		}
+		if rule.ErrnoRet != nil && (rule.Action == specs.ActErrno || rule.Action == specs.ActTrace) {
+			act = act.SetReturnCode(int16(*rule.ErrnoRet))
 		}
 		var conds []libseccomp.ScmpCondition
 		for _, a := range rule.Args {
-			op := map[specs.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
-				specs.OpEqualTo: libseccomp.CompareEqual, specs.OpMaskedEqual: libseccomp.CompareMaskedEqual,
-			}[a.Op]
+			op, ok := operators[a.Op]
+			if !ok {
+				return fmt.Errorf("seccomp operator %q is not supported", a.Op)
+			}
 			c, err := libseccomp.MakeCondition(a.Index, op, a.Value, a.ValueTwo)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			conds = append(conds, c)
 		}
 		for _, name := range rule.Names {
 			nr, err := libseccomp.GetSyscallFromName(name)
 			if err != nil {
-				return 0, &NameError{name, "unknown syscall"}
+				return &NameError{name, "unknown syscall"}
 			}
 			if len(conds) == 0 {
 				err = f.AddRule(nr, act)
@@ -89,40 +132,30 @@ func Compile(s *specs.LinuxSeccomp) (int, error) {
 				err = f.AddRuleConditional(nr, act, conds)
 			}
 			if err != nil {
-				return 0, fmt.Errorf("seccomp rule for %q: %w", name, err)
+				return fmt.Errorf("seccomp rule for %q: %w", name, err)
 			}
 		}
 	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer devnull.Close()
+	return nil
+}
+
+// export collects what write (a filter's ExportBPF or ExportPFC) writes
+// to a file descriptor.
+func export(write func(*os.File) error) ([]byte, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	done := make(chan int)
+	done := make(chan []byte)
 	go func() {
-		buf := make([]byte, 64<<10)
-		total := 0
-		for {
-			n, err := r.Read(buf)
-			total += n
-			if err != nil {
-				break
-			}
-		}
+		data, _ := io.ReadAll(r)
 		r.Close()
-		done <- total
+		done <- data
 	}()
-	err = f.ExportBPF(w)
+	err = write(w)
 	w.Close()
-	size := <-done
-	if err != nil {
-		return 0, fmt.Errorf("libseccomp could not compile the filter: %w", err)
-	}
-	return size / 8, nil // one BPF instruction is 8 bytes
+	data := <-done
+	return data, err
 }
 
 // LibVersion is the libseccomp version linked into safe-run.
