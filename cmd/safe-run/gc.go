@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/safe-run/safe-run/internal/bundle"
+	"github.com/safe-run/safe-run/internal/label"
 	"github.com/safe-run/safe-run/internal/runtime"
 )
 
@@ -17,7 +19,7 @@ const gcGrace = time.Minute
 func gcCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gc",
-		Usage: "remove containers and bundles left behind by a safe-run that was killed (SIGKILL, crash)",
+		Usage: "remove containers, bundles and SELinux label reservations left behind by a safe-run that was killed",
 		Description: `A bundle whose owning safe-run process is gone is stale: its container is
 killed and deleted (runc delete --force), then the bundle is removed.
 Containers of live safe-run processes are never touched.`,
@@ -31,6 +33,7 @@ Containers of live safe-run processes are never touched.`,
 				return err
 			}
 			runner := &runtime.Runner{Runtime: rt, Root: state.RuncRoot()}
+			labels := labelAllocator(state)
 			ids, err := state.List()
 			if err != nil {
 				return runtime.ToolError("%v", err)
@@ -52,8 +55,20 @@ Containers of live safe-run processes are never touched.`,
 					fmt.Fprintf(os.Stderr, "safe-run: gc: %s: %v\n", id, err)
 					continue
 				}
+				_ = labels.Release(id, label.Labels{})
 				removed++
 				fmt.Println("removed", id)
+			}
+			// SELinux reservations whose container never got a bundle
+			// (safe-run killed between allocating and creating it).
+			reserved, _ := labels.Reserved()
+			for _, id := range reserved {
+				if _, err := os.Stat(state.Bundle(id).Dir); err == nil {
+					continue
+				}
+				if fi, err := os.Stat(filepath.Join(labels.Dir, id)); err == nil && time.Since(fi.ModTime()) > gcGrace {
+					_ = labels.Release(id, label.Labels{})
+				}
 			}
 			if logEnabled(c, "info") {
 				fmt.Fprintf(os.Stderr, "safe-run: gc: %d stale container(s) removed\n", removed)

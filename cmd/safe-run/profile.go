@@ -180,6 +180,11 @@ func showResolved(r *profile.Resolved) {
 		}
 		row("compat ABIs", orNone(sc.Architectures))
 	}
+	sel := r.SELinux.Mode
+	if sel != profile.SELinuxOff {
+		sel += fmt.Sprintf(" (type %s, level %s)", r.SELinux.Type, r.SELinux.Level)
+	}
+	row("selinux", sel)
 	row("network", r.Network)
 	row("memory", profile.Size(r.Memory))
 	row("cpus", r.CPUs)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/safe-run/safe-run/internal/bundle"
 	"github.com/safe-run/safe-run/internal/host"
+	"github.com/safe-run/safe-run/internal/label"
 	"github.com/safe-run/safe-run/internal/plan"
 	"github.com/safe-run/safe-run/internal/profile"
 	"github.com/safe-run/safe-run/internal/runtime"
@@ -87,6 +88,10 @@ type prepared struct {
 	runtime  string
 	state    *bundle.Root
 	id       string
+	// labels are the container's SELinux labels (empty without SELinux);
+	// releaseLabels frees their reservation and must run on every path.
+	labels        label.Labels
+	releaseLabels func()
 }
 
 // prepare resolves the profile with the command line's overrides, probes
@@ -142,7 +147,14 @@ func prepare(c *cli.Context, ref string, args []string, stateNeeded, notify bool
 		req.SeccompMode = seccomp.Notify
 		req.ListenerPath = filepath.Join(p.state.BundlesDir(), p.id, "seccomp.sock")
 	}
+	labels, release, err := allocateLabels(r, facts, p.state, p.id)
+	if err != nil {
+		return nil, err
+	}
+	p.labels, p.releaseLabels = labels, release
+	req.ProcessLabel, req.MountLabel = labels.Process, labels.Mount
 	if p.plan, err = plan.Build(r, facts, req); err != nil {
+		release()
 		return nil, runtime.ToolError("%v", err)
 	}
 	return p, nil
@@ -157,6 +169,7 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	defer p.releaseLabels()
 	if o.specOnly {
 		return printJSON(p.plan.Spec)
 	}
@@ -170,8 +183,14 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 			fmt.Fprintln(os.Stderr, "safe-run: "+n)
 		}
 	}
+	if n := p.labels.Process; n != "" && logEnabled(c, "info") {
+		fmt.Fprintln(os.Stderr, "safe-run: SELinux label "+n)
+	}
 	feats, err := runtime.Features(p.runtime, p.state.CacheDir())
 	if err != nil {
+		return err
+	}
+	if err := relabelBinds(p); err != nil {
 		return err
 	}
 	if err := runtime.Supports(feats, p.plan.Spec); err != nil {

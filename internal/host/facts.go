@@ -29,6 +29,9 @@ type Facts struct {
 	HardLimits map[string]uint64
 
 	InitPath string // safe-run-init on the host
+
+	// SELinuxEnabled: the host has SELinux on (enforcing or permissive).
+	SELinuxEnabled bool
 }
 
 // IDRange is one line of /etc/subuid or /etc/subgid.

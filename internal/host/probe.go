@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,6 +54,7 @@ func Probe(initPath string) (*Facts, error) {
 		f.HaveIDMaps = errU == nil && errG == nil
 	}
 	f.Cgroup = ProbeCgroup(f.Rootless)
+	f.SELinuxEnabled = selinux.GetEnabled()
 	f.UsrMerge = map[string]string{}
 	for _, name := range usrMergeCandidates {
 		p := "/" + name

@@ -38,6 +38,9 @@ type Request struct {
 	// seccomp agent listening on ListenerPath (explain, record).
 	SeccompMode  seccomp.Mode
 	ListenerPath string
+	// ProcessLabel and MountLabel are the SELinux labels allocated for
+	// this container (see LabelsWanted); empty when it gets none.
+	ProcessLabel, MountLabel string
 }
 
 // Plan is the complete, host-independent description of one run.
@@ -102,7 +105,7 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 		opts = append(opts, spec.WithTmpfs(t.Path, int64(t.Size), uint32(*t.Mode), t.Exec, uid, gid))
 	}
 	for _, b := range r.Binds {
-		src := bindSource(b.Source, f)
+		src := BindSource(b.Source, f)
 		if err := refuseBindSource(src, b.Writable, f); err != nil {
 			return nil, err
 		}
@@ -124,8 +127,20 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 		opts = append(opts, spec.WithMaskedPaths(r.MaskedPaths...), spec.WithReadonlyPaths(r.ReadonlyPaths...))
 	}
 
-	// user
+	// user and labels
 	opts = append(opts, spec.WithUser(uid, gid))
+	wanted, err := LabelsWanted(r, f)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case wanted && req.ProcessLabel == "":
+		return nil, fmt.Errorf("profile %q: SELinux labels are needed but none were allocated", r.Name)
+	case wanted:
+		opts = append(opts, spec.WithSELinux(req.ProcessLabel, req.MountLabel))
+	case r.SELinux.Mode == profile.SELinuxAuto:
+		p.Notices = append(p.Notices, "SELinux is not enabled on this host: the container gets no SELinux labels")
+	}
 
 	// capabilities
 	capList := r.Capabilities
@@ -205,6 +220,32 @@ func SeccompPolicy(r *profile.Resolved, req Request) seccomp.Policy {
 		}
 	}
 	return p
+}
+
+// LabelsWanted reports whether the container gets SELinux labels: with
+// mode auto when the host has SELinux enabled (runc refuses labels on a
+// host without), always with mode required (an error on such a host),
+// never with mode off.
+func LabelsWanted(r *profile.Resolved, f *host.Facts) (bool, error) {
+	switch r.SELinux.Mode {
+	case profile.SELinuxOff:
+		return false, nil
+	case profile.SELinuxRequired:
+		if !f.SELinuxEnabled {
+			return false, fmt.Errorf("profile %q: selinux.mode is \"required\" but SELinux is not enabled on this host "+
+				"(safe-run check shows it): run on an SELinux host, or use selinux.mode: auto", r.Name)
+		}
+	}
+	return f.SELinuxEnabled, nil
+}
+
+// LabelOptions are the go-selinux label options for the profile.
+func LabelOptions(r *profile.Resolved) []string {
+	opts := []string{"type:" + r.SELinux.Type}
+	if r.SELinux.Level != profile.LevelAuto {
+		opts = append(opts, "level:"+r.SELinux.Level)
+	}
+	return opts
 }
 
 // identity picks the uid/gid inside the container.
@@ -358,8 +399,8 @@ func environment(r *profile.Resolved, callerEnv []string) []string {
 	return out
 }
 
-// bindSource expands "~/" and "./" bind sources.
-func bindSource(src string, f *host.Facts) string {
+// BindSource expands "~/" and "./" bind sources.
+func BindSource(src string, f *host.Facts) string {
 	switch {
 	case strings.HasPrefix(src, "~/"):
 		return filepath.Join(f.Home, src[2:])
@@ -376,7 +417,7 @@ func bindSource(src string, f *host.Facts) string {
 func BindSources(r *profile.Resolved, f *host.Facts) []string {
 	var out []string
 	for _, b := range r.Binds {
-		out = append(out, bindSource(b.Source, f))
+		out = append(out, BindSource(b.Source, f))
 	}
 	return out
 }

@@ -149,7 +149,7 @@ func TestBinds(t *testing.T) {
 	if !slices.Contains(initChecks(p.Spec), "ro=/data") {
 		t.Errorf("read-only bind not verified: %v", initChecks(p.Spec))
 	}
-	if len(p.Notices) != 1 || !strings.Contains(p.Notices[0], "optional bind /nope") {
+	if !strings.Contains(strings.Join(p.Notices, "\n"), "optional bind /nope -> /nope skipped") {
 		t.Errorf("notices = %q", p.Notices)
 	}
 	if _, err := Build(r, facts(), Request{ID: "t", BindSources: map[string]bool{}}); err == nil || !strings.Contains(err.Error(), "does not exist") {
@@ -218,5 +218,34 @@ func TestSameInputsSameSpec(t *testing.T) {
 	}
 	if slices.Contains(a.Spec.Process.Env, "SECRET=x") || !slices.Contains(a.Spec.Process.Env, "TERM=xterm") {
 		t.Errorf("only env.pass variables may pass: %v", a.Spec.Process.Env)
+	}
+}
+
+func TestSELinuxLabels(t *testing.T) {
+	on := facts()
+	on.SELinuxEnabled = true
+	r := load(t, "description: d\n")
+	if _, err := Build(r, on, Request{ID: "t"}); err == nil || !strings.Contains(err.Error(), "none were allocated") {
+		t.Errorf("labels wanted but not allocated: err = %v", err)
+	}
+	p := build(t, r, on, Request{ProcessLabel: "system_u:system_r:container_t:s0:c1,c2", MountLabel: "system_u:object_r:container_file_t:s0:c1,c2"})
+	if p.Spec.Process.SelinuxLabel != "system_u:system_r:container_t:s0:c1,c2" || p.Spec.Linux.MountLabel != "system_u:object_r:container_file_t:s0:c1,c2" {
+		t.Errorf("labels not in the spec: %q %q", p.Spec.Process.SelinuxLabel, p.Spec.Linux.MountLabel)
+	}
+	// auto on a host without SELinux: no labels (runc would refuse them), and a notice.
+	off := build(t, r, facts(), Request{})
+	if off.Spec.Process.SelinuxLabel != "" || !strings.Contains(strings.Join(off.Notices, "\n"), "SELinux is not enabled") {
+		t.Errorf("auto without SELinux: label %q notices %q", off.Spec.Process.SelinuxLabel, off.Notices)
+	}
+	req := load(t, "selinux: {mode: required}\n")
+	if _, err := Build(req, facts(), Request{ID: "t"}); err == nil || !strings.Contains(err.Error(), "\"required\" but SELinux is not enabled") {
+		t.Errorf("required without SELinux: err = %v", err)
+	}
+	disabled := load(t, "selinux: {mode: \"off\"}\nunsafe: {disable-selinux: true}\n")
+	if w, _ := LabelsWanted(disabled, on); w {
+		t.Error("mode off still wants labels")
+	}
+	if got := LabelOptions(load(t, "selinux: {type: spc_t, level: \"s0:c5,c6\"}\n")); strings.Join(got, " ") != "type:spc_t level:s0:c5,c6" {
+		t.Errorf("label options = %v", got)
 	}
 }

@@ -20,7 +20,7 @@ import (
 //   - seccomp: parent.allow minus child.deny, plus child.allow (groups
 //     expanded first); its scalars and lists (architectures, namespaces,
 //     socket-families) replace;
-//   - resources and unsafe: merged field by field.
+//   - resources, selinux and unsafe: merged field by field.
 //
 // Neither argument is modified. Field origins follow the winning value.
 func Merge(parent, child *File) *File {
@@ -106,6 +106,16 @@ func Merge(parent, child *File) *File {
 		setIf(&r.Required, child.Resources.Required)
 		m.Resources = &r
 	}
+	if child.SELinux != nil {
+		l := SELinux{}
+		if parent.SELinux != nil {
+			l = *parent.SELinux
+		}
+		setIf(&l.Mode, child.SELinux.Mode)
+		setIf(&l.Type, child.SELinux.Type)
+		setIf(&l.Level, child.SELinux.Level)
+		m.SELinux = &l
+	}
 	if child.Rlimits != nil {
 		rl := map[string]Rlimit{}
 		for k, v := range parent.Rlimits {
@@ -128,6 +138,7 @@ func Merge(parent, child *File) *File {
 		setIf(&u.DisableNetworkIsolation, c.DisableNetworkIsolation)
 		setIf(&u.DisableMaskedPaths, c.DisableMaskedPaths)
 		setIf(&u.DisableResourceLimits, c.DisableResourceLimits)
+		setIf(&u.DisableSELinux, c.DisableSELinux)
 		m.Unsafe = &u
 	}
 	m.origin = o.out

@@ -23,6 +23,7 @@ type Resolved struct {
 
 	Capabilities   []string // canonical CAP_* names, sorted
 	Seccomp        SeccompSettings
+	SELinux        SELinuxSettings
 	Network        string
 	Memory         int64   // bytes; 0 = no limit
 	CPUs           float64 // 0 = no limit
@@ -46,6 +47,21 @@ type SeccompSettings struct {
 	SelfSandbox    bool
 }
 
+// SELinuxSettings are the resolved selinux fields.
+type SELinuxSettings struct {
+	Mode  string // SELinuxAuto, SELinuxRequired or SELinuxOff
+	Type  string // process type, e.g. container_t
+	Level string // LevelAuto or a fixed MCS level
+}
+
+// SELinux modes and the automatic level.
+const (
+	SELinuxAuto     = "auto"
+	SELinuxRequired = "required"
+	SELinuxOff      = "off"
+	LevelAuto       = "auto"
+)
+
 // User is the identity the program runs as.
 type User struct {
 	Invoking bool // the caller's own uid/gid
@@ -60,6 +76,7 @@ type UnsafeSwitches struct {
 	DisableNetworkIsolation bool
 	DisableMaskedPaths      bool
 	DisableResourceLimits   bool
+	DisableSELinux          bool
 }
 
 // Rootfs and network values.
@@ -88,6 +105,7 @@ func (r *Resolved) Warnings() []string {
 	add(!sc.SelfSandbox && len(sc.Namespaces) > 0, "seccomp.namespaces", "the program may create namespaces: "+strings.Join(sc.Namespaces, ", "))
 	add(len(sc.Architectures) > 0, "seccomp.architectures", "compat syscall ABIs are open: "+strings.Join(sc.Architectures, ", "))
 	add(sc.SocketFamilies == nil && !u.DisableSeccomp, "seccomp.socket-families", "every socket address family is allowed")
+	add(u.DisableSELinux, "unsafe.disable-selinux", "no SELinux labels: containers are not kept apart by MCS categories")
 	add(u.DisableMaskedPaths, "unsafe.disable-masked-paths", "/proc and /sys paths that leak host information are visible")
 	add(u.DisableResourceLimits && r.Memory == 0, "unsafe.disable-resource-limits", "no memory limit")
 	add(u.DisableResourceLimits && r.Pids == 0, "unsafe.disable-resource-limits", "no pids limit: a fork bomb can exhaust the host")

@@ -36,6 +36,8 @@ type File struct {
 	// Rlimits maps a resource name (nofile, nproc, core, ...) to its limits.
 	Rlimits map[string]Rlimit `yaml:"rlimits"`
 
+	SELinux *SELinux `yaml:"selinux"`
+
 	MaskedPaths   *AddRemove `yaml:"masked-paths"`
 	ReadonlyPaths *AddRemove `yaml:"readonly-paths"`
 
@@ -78,6 +80,23 @@ type Bind struct {
 	Writable bool   `yaml:"writable"`
 	// Optional skips the bind when the source does not exist instead of failing.
 	Optional bool `yaml:"optional"`
+	// Relabel gives the source the container's SELinux file label before
+	// the run: "shared" (level s0, like docker's :z) or "private" (the
+	// container's own pair, like :Z). System paths are refused.
+	Relabel string `yaml:"relabel"`
+}
+
+// SELinux sets the container's labels.
+type SELinux struct {
+	// Mode is "auto" (label when the host has SELinux enabled),
+	// "required" (refuse to run without) or "off" (with
+	// unsafe.disable-selinux).
+	Mode *string `yaml:"mode"`
+	// Type is the process type (container_t).
+	Type *string `yaml:"type"`
+	// Level is "auto" (a unique MCS pair per container) or a fixed level
+	// such as "s0:c100,c200" (shared with whoever else uses it).
+	Level *string `yaml:"level"`
 }
 
 // AddRemove edits an inherited set: Add appends, Remove (applied after the
@@ -132,6 +151,7 @@ type Unsafe struct {
 	DisableNetworkIsolation *bool `yaml:"disable-network-isolation"`
 	DisableMaskedPaths      *bool `yaml:"disable-masked-paths"`
 	DisableResourceLimits   *bool `yaml:"disable-resource-limits"`
+	DisableSELinux          *bool `yaml:"disable-selinux"`
 }
 
 // Overlay returns an empty File whose fields, once set by the caller, are

@@ -73,6 +73,7 @@ func validate(name string, f *File) (*Resolved, error) {
 			DisableReadonlyRoot: isTrue(u.DisableReadonlyRoot), DisableNoNewPrivileges: isTrue(u.DisableNoNewPrivileges),
 			DisableSeccomp: isTrue(u.DisableSeccomp), DisableNetworkIsolation: isTrue(u.DisableNetworkIsolation),
 			DisableMaskedPaths: isTrue(u.DisableMaskedPaths), DisableResourceLimits: isTrue(u.DisableResourceLimits),
+			DisableSELinux: isTrue(u.DisableSELinux),
 		}
 	}
 
@@ -142,6 +143,11 @@ func validate(name string, f *File) (*Resolved, error) {
 			v.absPath(p+".source", b.Source, false)
 		}
 		v.absPath(p+".target", b.Target, false)
+		switch b.Relabel {
+		case "", "shared", "private":
+		default:
+			v.errorf(p+".relabel", "unknown relabel %q (valid: shared, like docker's :z; private, like :Z)", b.Relabel)
+		}
 		r.Binds = append(r.Binds, b)
 	}
 	v.uniqueTargets(r)
@@ -159,6 +165,7 @@ func validate(name string, f *File) (*Resolved, error) {
 	r.Capabilities = sortedUnique(r.Capabilities)
 
 	v.seccomp(f.Seccomp, &r.Seccomp, r.Unsafe.DisableSeccomp)
+	r.SELinux = v.selinux(f.SELinux, r.Unsafe.DisableSELinux)
 
 	if f.Network != nil {
 		r.Network = *f.Network
@@ -381,6 +388,75 @@ func keys[T any](m map[string]T) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// selinux validates the selinux settings.
+func (v *validator) selinux(f *SELinux, disabled bool) SELinuxSettings {
+	out := SELinuxSettings{Mode: SELinuxAuto, Type: "container_t", Level: LevelAuto}
+	if f != nil {
+		if f.Mode != nil {
+			out.Mode = *f.Mode
+		}
+		if f.Type != nil {
+			out.Type = *f.Type
+		}
+		if f.Level != nil {
+			out.Level = *f.Level
+		}
+	}
+	modes := []string{SELinuxAuto, SELinuxRequired, SELinuxOff}
+	switch {
+	case !slices.Contains(modes, out.Mode):
+		v.errorf("selinux.mode", "unknown mode %q%s (valid: auto, required, off)", out.Mode, suggest.Hint(out.Mode, modes))
+	case out.Mode == SELinuxOff && !disabled:
+		v.errorf("selinux.mode", "\"off\" turns SELinux labels off: also set unsafe.disable-selinux: true to accept that")
+	case out.Mode == SELinuxRequired && disabled:
+		v.errorf("selinux.mode", "\"required\" contradicts unsafe.disable-selinux: true")
+	}
+	if disabled {
+		out.Mode = SELinuxOff
+	}
+	if !validSELinuxType(out.Type) {
+		v.errorf("selinux.type", "invalid type %q: an SELinux type such as container_t", out.Type)
+	}
+	if out.Level != LevelAuto && !validMCSLevel(out.Level) {
+		v.errorf("selinux.level", "invalid level %q: \"auto\" or an MCS level such as \"s0:c100,c200\"", out.Level)
+	}
+	return out
+}
+
+// validSELinuxType: lower-case letters, digits and _, ending in _t.
+func validSELinuxType(s string) bool {
+	if !strings.HasSuffix(s, "_t") || len(s) < 3 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validMCSLevel accepts "sN" or "sN:cA,cB,..." with categories 0-1023.
+func validMCSLevel(s string) bool {
+	sens, cats, hasCats := strings.Cut(s, ":")
+	if len(sens) < 2 || sens[0] != 's' {
+		return false
+	}
+	if _, err := strconv.ParseUint(sens[1:], 10, 8); err != nil {
+		return false
+	}
+	if !hasCats {
+		return true
+	}
+	for _, c := range strings.Split(cats, ",") {
+		n, err := strconv.ParseUint(strings.TrimPrefix(c, "c"), 10, 16)
+		if !strings.HasPrefix(c, "c") || err != nil || n > 1023 {
+			return false
+		}
+	}
+	return true
 }
 
 // user parses "invoking", "UID" or "UID:GID".
