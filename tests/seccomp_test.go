@@ -206,3 +206,20 @@ func TestSeccompGroupRepresentatives(t *testing.T) {
 		}
 	}
 }
+
+// TestSeccompAllowIf: a syscall allowed only for one argument value; the
+// other values get the deny errno (EPERM) from the complementary rule,
+// not the kernel's own answer.
+func TestSeccompAllowIf(t *testing.T) {
+	e := newEnv(t, rootful)
+	dir := probeProfiles(t, e, map[string]string{
+		"traceme": "seccomp:\n  allow-if:\n    - {syscall: ptrace, arg: 0, op: eq, value: 0}\n",
+		"ptrace":  "seccomp:\n  allow: [ptrace]\n",
+	})
+	calls := []string{fmt.Sprintf("ptrace-traceme %d 0", nrPtrace), fmt.Sprintf("ptrace-attach %d 16 99999", nrPtrace)}
+	wantResults(t, probe(t, e, dir, "traceme", calls...),
+		map[string]string{"ptrace-traceme": "ok", "ptrace-attach": "EPERM"})
+	// Allowed outright, the kernel itself answers the attach (no such pid).
+	wantResults(t, probe(t, e, dir, "ptrace", calls...),
+		map[string]string{"ptrace-traceme": "ok", "ptrace-attach": "ESRCH"})
+}

@@ -206,7 +206,8 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 func SeccompPolicy(r *profile.Resolved, req Request) seccomp.Policy {
 	sc := r.Seccomp
 	p := seccomp.Policy{Allow: sc.Allow, DenyErrno: sc.DenyErrno, DefaultErrno: sc.DefaultErrno,
-		Arches: []specs.Arch{seccomp.NativeArch()}, Mode: req.SeccompMode, ListenerPath: req.ListenerPath}
+		Arches: []specs.Arch{seccomp.NativeArch()}, Mode: req.SeccompMode, ListenerPath: req.ListenerPath,
+		Conditions: sc.Conditions}
 	for _, a := range sc.Architectures {
 		p.Arches = append(p.Arches, seccomp.ArchNames[a])
 	}

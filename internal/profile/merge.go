@@ -88,6 +88,9 @@ func Merge(parent, child *File) *File {
 			if c.SocketFamilies != nil {
 				s.SocketFamilies = c.SocketFamilies
 			}
+			if c.AllowIf != nil {
+				s.AllowIf = c.AllowIf
+			}
 		}
 		// Groups ("@default") are expanded here, so that a child's deny
 		// can take single names out of a group its parent allowed.

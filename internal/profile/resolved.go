@@ -1,6 +1,10 @@
 package profile
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/safe-run/safe-run/internal/seccomp"
+)
 
 // Resolved is a merged and validated profile with every default filled
 // in: a plain value, no I/O, ready for the spec builder.
@@ -45,6 +49,7 @@ type SeccompSettings struct {
 	Namespaces     []string // namespace types clone/unshare/setns may use, sorted
 	SocketFamilies []string // nil: any family
 	SelfSandbox    bool
+	Conditions     []seccomp.Condition // allow-if
 }
 
 // SELinuxSettings are the resolved selinux fields.

@@ -130,6 +130,20 @@ type Seccomp struct {
 	// SelfSandbox is for programs that sandbox themselves (browsers):
 	// user, pid, net and ipc namespaces plus chroot, always together.
 	SelfSandbox *bool `yaml:"self-sandbox"`
+	// AllowIf allows syscalls outside the allowlist when one argument
+	// compares true, e.g. {syscall: prctl, arg: 0, op: eq, value: 15}.
+	AllowIf []ArgCondition `yaml:"allow-if"`
+}
+
+// ArgCondition allows a syscall when argument Arg (0-based) compares
+// true: eq, ne, lt, le, gt, ge against Value, or masked-eq: arg & Mask ==
+// Value.
+type ArgCondition struct {
+	Syscall string   `yaml:"syscall"`
+	Arg     int64    `yaml:"arg"`
+	Op      string   `yaml:"op"`
+	Value   ArgValue `yaml:"value"`
+	Mask    ArgValue `yaml:"mask"`
 }
 
 // Resources are the cgroup limits.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/safe-run/safe-run/internal/caps"
 	"github.com/safe-run/safe-run/internal/seccomp"
 	"github.com/safe-run/safe-run/internal/suggest"
@@ -376,9 +378,66 @@ func (v *validator) seccomp(f *Seccomp, out *SeccompSettings, disabled bool) {
 			out.SocketFamilies = []string{}
 		}
 	}
+	out.Conditions = v.conditions(f.AllowIf, out.Allow, arch)
 	if len(out.Allow) == 0 && !disabled {
 		v.errorf("seccomp.allow", "the allowlist is empty: extend \"default\" (or list syscalls); to run without a filter set unsafe.disable-seccomp: true")
 	}
+}
+
+// argOps maps the profile's operator names to OCI ones.
+var argOps = map[string]specs.LinuxSeccompOperator{
+	"eq": specs.OpEqualTo, "ne": specs.OpNotEqual, "lt": specs.OpLessThan, "le": specs.OpLessEqual,
+	"gt": specs.OpGreaterThan, "ge": specs.OpGreaterEqual, "masked-eq": specs.OpMaskedEqual,
+}
+
+// conditions validates seccomp.allow-if.
+func (v *validator) conditions(list []ArgCondition, allow []string, arch specs.Arch) []seccomp.Condition {
+	var out []seccomp.Condition
+	for i, c := range list {
+		field := fmt.Sprintf("seccomp.allow-if[%d]", i)
+		if err := seccomp.CheckName(c.Syscall, arch); err != nil {
+			v.errorf(field+".syscall", "%v", err)
+			continue
+		}
+		if rule := seccomp.ArgumentRule(c.Syscall); rule != "" {
+			v.errorf(field+".syscall", "%s has safe-run's own argument rule (%s): use seccomp.namespaces or seccomp.socket-families", c.Syscall, rule)
+			continue
+		}
+		if slices.Contains(allow, c.Syscall) {
+			v.errorf(field+".syscall", "%s is already allowed unconditionally by seccomp.allow: remove it there, or drop this condition", c.Syscall)
+			continue
+		}
+		n, known := seccomp.Arity(c.Syscall)
+		switch {
+		case c.Arg < 0 || c.Arg > 5:
+			v.errorf(field+".arg", "argument %d does not exist: syscalls have arguments 0 to 5", c.Arg)
+			continue
+		case known && n == 0:
+			v.errorf(field+".arg", "%s takes no arguments: there is nothing to compare", c.Syscall)
+			continue
+		case known && c.Arg >= int64(n):
+			v.errorf(field+".arg", "%s has %d argument(s), 0 to %d: argument %d does not exist", c.Syscall, n, n-1, c.Arg)
+			continue
+		}
+		op, ok := argOps[c.Op]
+		if !ok {
+			v.errorf(field+".op", "unknown operator %q%s (valid: %s)", c.Op, suggest.Hint(c.Op, keys(argOps)), strings.Join(keys(argOps), ", "))
+			continue
+		}
+		cond := seccomp.Condition{Syscall: c.Syscall, Index: uint(c.Arg), Op: op, Value: uint64(c.Value)}
+		if op == specs.OpMaskedEqual {
+			if c.Mask == 0 {
+				v.errorf(field+".mask", "masked-eq needs a non-zero mask (the condition is arg & mask == value)")
+				continue
+			}
+			cond.Value, cond.ValueTwo = uint64(c.Mask), uint64(c.Value)
+		} else if c.Mask != 0 {
+			v.errorf(field+".mask", "mask is only used with op: masked-eq")
+			continue
+		}
+		out = append(out, cond)
+	}
+	return out
 }
 
 func keys[T any](m map[string]T) []string {

@@ -73,6 +73,21 @@ func TestValidateErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "allow-if on arguments a syscall does not have",
+			src: "seccomp:\n  allow-if:\n    - {syscall: vhangup, arg: 0, op: eq, value: 1}\n" +
+				"    - {syscall: ptrace, arg: 4, op: eq, value: 0}\n    - {syscall: ptrace, arg: 0, op: equal, value: 0}\n" +
+				"    - {syscall: clone, arg: 0, op: eq, value: 0}\n    - {syscall: read, arg: 0, op: eq, value: 0}\n" +
+				"    - {syscall: ptrace, arg: 0, op: eq, value: 0, mask: 3}\n",
+			want: []wantErr{
+				{3, 26, "seccomp.allow-if[0].arg", "vhangup takes no arguments"},
+				{4, 25, "seccomp.allow-if[1].arg", "ptrace has 4 argument(s), 0 to 3: argument 4 does not exist"},
+				{5, 33, "seccomp.allow-if[2].op", `unknown operator "equal"`},
+				{6, 8, "seccomp.allow-if[3].syscall", "clone has safe-run's own argument rule"},
+				{7, 8, "seccomp.allow-if[4].syscall", "read is already allowed unconditionally by seccomp.allow"},
+				{8, 51, "seccomp.allow-if[5].mask", "mask is only used with op: masked-eq"},
+			},
+		},
+		{
 			name: "allow and deny the same syscall in one file",
 			src:  "seccomp:\n  allow: [ptrace]\n  deny: [ptrace]\n",
 			want: []wantErr{{3, 10, "seccomp.deny[0]", `"ptrace" is also in seccomp.allow of this file`}},

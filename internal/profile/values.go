@@ -152,3 +152,16 @@ func ParseOverride[T any, PT interface {
 	*dst = v
 	return nil
 }
+
+// ArgValue is a syscall argument value: decimal or 0x hexadecimal, up to
+// 64 bits.
+type ArgValue uint64
+
+func (a *ArgValue) parseScalar(text string) error {
+	v, err := strconv.ParseUint(strings.TrimSpace(text), 0, 64)
+	if err != nil {
+		return fmt.Errorf("invalid argument value %q: write a number, decimal or 0x hexadecimal", text)
+	}
+	*a = ArgValue(v)
+	return nil
+}

@@ -92,6 +92,26 @@ type Policy struct {
 	Mode     Mode
 	// ListenerPath is the seccomp agent's socket (Mode Notify).
 	ListenerPath string
+	// Conditions allow syscalls outside Allow when an argument compares
+	// true (the profile's seccomp.allow-if).
+	Conditions []Condition
+}
+
+// Condition allows Syscall when argument Index compares true with Op:
+// arg Op Value, or for OpMaskedEqual arg & Value == ValueTwo.
+type Condition struct {
+	Syscall         string
+	Index           uint
+	Op              specs.LinuxSeccompOperator
+	Value, ValueTwo uint64
+}
+
+// complementOp is the operator that matches exactly the values op does
+// not (masked-equal has none libseccomp can express).
+var complementOp = map[specs.LinuxSeccompOperator]specs.LinuxSeccompOperator{
+	specs.OpEqualTo: specs.OpNotEqual, specs.OpNotEqual: specs.OpEqualTo,
+	specs.OpLessThan: specs.OpGreaterEqual, specs.OpGreaterEqual: specs.OpLessThan,
+	specs.OpLessEqual: specs.OpGreaterThan, specs.OpGreaterThan: specs.OpLessEqual,
 }
 
 // Build returns the OCI seccomp object for p. Allow must hold validated
@@ -208,10 +228,35 @@ func Build(p Policy) *specs.LinuxSeccomp {
 		}
 	}
 
+	// Conditional allows. A syscall with one condition whose complement
+	// libseccomp can express gets the deny errno for the other calls;
+	// otherwise they fall to the default errno.
+	conditional := map[string][]Condition{}
+	var condNames []string
+	for _, c := range p.Conditions {
+		if len(conditional[c.Syscall]) == 0 {
+			condNames = append(condNames, c.Syscall)
+		}
+		conditional[c.Syscall] = append(conditional[c.Syscall], c)
+	}
+	sort.Strings(condNames)
+	for _, name := range condNames {
+		conds := conditional[name]
+		for _, c := range conds {
+			rules = append(rules, specs.LinuxSyscall{Names: []string{name}, Action: specs.ActAllow,
+				Args: []specs.LinuxSeccompArg{{Index: c.Index, Value: c.Value, ValueTwo: c.ValueTwo, Op: c.Op}}})
+		}
+		if op, ok := complementOp[conds[0].Op]; ok && len(conds) == 1 {
+			c := conds[0]
+			rules = append(rules, deny([]string{name}, p.DenyErrno,
+				specs.LinuxSeccompArg{Index: c.Index, Value: c.Value, ValueTwo: c.ValueTwo, Op: op}))
+		}
+	}
+
 	// Every other syscall safe-run knows: the deny errno (or the agent).
 	var refused []string
 	for _, n := range Known() {
-		if _, special := filtered[n]; !special && !allowed[n] {
+		if _, special := filtered[n]; !special && !allowed[n] && conditional[n] == nil {
 			refused = append(refused, n)
 		}
 	}
