@@ -11,10 +11,12 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 # Debian packages safe-run needs: runc (the runtime), libseccomp-dev and
 # pkg-config (cgo build of libseccomp-golang), uidmap (subordinate ids for
-# rootless runs), busybox-static (a directory rootfs for tests and the demo).
-DEB_PACKAGES := runc libseccomp-dev pkg-config gcc uidmap busybox-static iproute2 procps
+# rootless runs); for the tests: busybox-static (a directory rootfs), gcc
+# and libc6-dev (the static syscall probe), python3 (explain/record tests),
+# docker-registry (a real local registry for the image tests).
+DEB_PACKAGES := runc libseccomp-dev pkg-config gcc libc6-dev uidmap busybox-static iproute2 procps python3 docker-registry
 
-.PHONY: all build deps demo test test-unit test-integration bench lint clean
+.PHONY: all build deps demo test test-unit test-integration test-selinux bench lint clean
 
 all: build
 
@@ -69,3 +71,11 @@ bench: deps build
 
 clean:
 	rm -rf $(BIN)
+
+# SELinux labels checked by a kernel that enforces them: this host's kernel
+# has SELinux compiled in but not active, so tests/selinux boots a Debian VM
+# (qemu, TCG) with SELinux enforcing and runs the current safe-run in it.
+# Root. The VM image is built once (about 3 minutes) and cached under
+# /var/cache/safe-run-test/selinux-vm; a run then takes about a minute.
+test-selinux:
+	tests/selinux/run.sh

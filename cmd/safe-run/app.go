@@ -34,7 +34,7 @@ Examples:
 
 "safe-run NAME [-- CMD...]" is short for "safe-run run --profile NAME [-- CMD...]".`,
 		Flags:                     globalFlags,
-		Commands:                  []*cli.Command{runCommand(), recordCommand(), specCommand(), profileCommand(), exportCommand(), checkCommand(), gcCommand(), completionCommand(), versionCommand()},
+		Commands:                  append([]*cli.Command{runCommand(), recordCommand(), specCommand(), profileCommand(), exportCommand(), checkCommand(), gcCommand(), completionCommand(), versionCommand()}, imageCommands()...),
 		EnableBashCompletion:      true,
 		UseShortOptionHandling:    true,
 		DisableSliceFlagSeparator: true,
