@@ -19,6 +19,7 @@ func main() {
 // run is main without os.Exit, so deferred cleanups in commands always run
 // before the process ends.
 func run(args []string) int {
+	rawArgs = args
 	app := newApp()
 	err := app.Run(args)
 	if err == nil {

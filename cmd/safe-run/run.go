@@ -37,8 +37,8 @@ var runFlags = []cli.Flag{
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a command under a profile",
-		ArgsUsage: "[-- COMMAND [ARG...]]",
+		Usage:     "run a command under a profile, on the profile's root filesystem or an image's",
+		ArgsUsage: "[IMAGE [COMMAND [ARG...]]] | [-- COMMAND [ARG...]]",
 		Description: `Runs COMMAND (or the profile's command) in a container built from the
 profile. Every control is verified from inside the container before the
 command starts; a missing one refuses the run (exit 125).
@@ -47,13 +47,28 @@ Exit status: the command's own; 128+N if it was killed by signal N (137:
 killed, e.g. by the OOM killer); 125 safe-run failed; 126 the command cannot
 be executed; 127 the command was not found.
 
+With IMAGE (as in docker run) the container runs the image's entrypoint and
+command, or COMMAND, on the image's root filesystem (read-only; pulled when
+missing unless --pull never). Without one, "--" COMMAND runs on the
+profile's root filesystem (the host view for default).
+
 Examples:
    safe-run run -- id
+   safe-run run registry.example.com/tools/busybox:1.36 echo hi
    safe-run run --profile shell -t
    safe-run run --rootfs ./rootfs --memory 64m -- /bin/sh -c 'echo hi'`,
-		Flags: append(runFlags, explainFlag),
+		Flags: append(append([]cli.Flag{explainFlag}, runFlags...), imageFlags...),
 		Action: func(c *cli.Context) error {
-			return runProfile(c, c.String("profile"), c.Args().Slice(), runOptions{})
+			args := c.Args().Slice()
+			if imageMode(c) {
+				ir, release, err := openImage(c, args[0])
+				if err != nil {
+					return err
+				}
+				defer release()
+				return runProfile(c, c.String("profile"), args[1:], runOptions{image: ir})
+			}
+			return runProfile(c, c.String("profile"), args, runOptions{})
 		},
 	}
 }
@@ -65,6 +80,8 @@ type runOptions struct {
 	// notifications (`safe-run record`). `run --explain` (or
 	// SAFE_RUN_EXPLAIN=1) sets it to the explain session.
 	agent func(p *prepared) (agentSession, error)
+	// image, when set, is the image the container runs from (`run IMAGE`).
+	image *imageRun
 }
 
 // explainFlag is run's --explain.
@@ -96,12 +113,21 @@ type prepared struct {
 
 // prepare resolves the profile with the command line's overrides, probes
 // the host once, and builds the plan.
-func prepare(c *cli.Context, ref string, args []string, stateNeeded, notify bool) (*prepared, error) {
+func prepare(c *cli.Context, ref string, args []string, ir *imageRun, stateNeeded, notify bool) (*prepared, error) {
 	overlay, err := overridesFromFlags(c)
 	if err != nil {
 		return nil, err
 	}
-	r, err := newFinder(c).Load(ref, overlay)
+	overlays := []*profile.File{overlay}
+	var imageNotices []string
+	if ir != nil {
+		var imgOverlay *profile.File
+		if imgOverlay, args, imageNotices, err = imageOverlay(c, ir, args); err != nil {
+			return nil, err
+		}
+		overlays = []*profile.File{imgOverlay, overlay} // the flags win over the image
+	}
+	r, err := newFinder(c).Load(ref, overlays...)
 	if err != nil {
 		return nil, runtime.ToolError("%v", err)
 	}
@@ -157,6 +183,7 @@ func prepare(c *cli.Context, ref string, args []string, stateNeeded, notify bool
 		release()
 		return nil, runtime.ToolError("%v", err)
 	}
+	p.plan.Notices = append(imageNotices, p.plan.Notices...)
 	return p, nil
 }
 
@@ -165,7 +192,7 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	if o.agent == nil && !o.specOnly && explainRequested(c) {
 		o.agent = explainSession
 	}
-	p, err := prepare(c, ref, args, !o.specOnly, o.agent != nil && !o.specOnly)
+	p, err := prepare(c, ref, args, o.image, !o.specOnly, o.agent != nil && !o.specOnly)
 	if err != nil {
 		return err
 	}
