@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/safe-run/safe-run/internal/units"
 )
 
 // Error is a malformed flag value.
@@ -340,33 +342,14 @@ func limitValue(s string) (uint64, error) {
 	return strconv.ParseUint(s, 10, 64)
 }
 
-// ParseBytes parses docker's memory sizes: a number with an optional
-// binary unit b, k, m, g, t (also kb, mb, kib, mib, ..., any case).
+// ParseBytes parses docker's memory sizes (see units.ParseBytes); the
+// error quotes the value.
 func ParseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(t, "b")
-	t = strings.TrimSuffix(t, "i")
-	mult := int64(1)
-	if n := len(t); n > 0 && unicode.IsLetter(rune(t[n-1])) {
-		switch t[n-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		case 't':
-			mult = 1 << 40
-		default:
-			return 0, fmt.Errorf("%q: unknown unit (valid: b, k, m, g, t)", s)
-		}
-		t = t[:n-1]
+	n, err := units.ParseBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %v", s, err)
 	}
-	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n <= 0 || n*float64(mult) > 1<<62 {
-		return 0, fmt.Errorf("%q is not a size: write e.g. 512m or 1g", s)
-	}
-	return int64(n * float64(mult)), nil
+	return n, nil
 }
 
 // SecurityOpt is the sum of --security-opt values.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/safe-run/safe-run/internal/units"
 )
 
 // scalarValue is implemented by field types written as one YAML scalar with
@@ -21,31 +23,15 @@ type Size int64
 const unlimitedWord = "unlimited"
 
 func (s *Size) parseScalar(text string) error {
-	t := strings.ToLower(strings.TrimSpace(text))
-	if t == unlimitedWord {
+	if strings.EqualFold(strings.TrimSpace(text), unlimitedWord) {
 		*s = 0
 		return nil
 	}
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "b"), "i")
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult = 1 << 10
-		case 'm':
-			mult = 1 << 20
-		case 'g':
-			mult = 1 << 30
-		}
-		if mult != 1 {
-			t = t[:n-1]
-		}
+	n, err := units.ParseBytes(text)
+	if err != nil {
+		return fmt.Errorf("invalid size %q: %v", text, err)
 	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
-		return fmt.Errorf("invalid size %q: write a positive number with an optional k/m/g suffix, e.g. \"64m\"", text)
-	}
-	*s = Size(n * mult)
+	*s = Size(n)
 	return nil
 }
 
