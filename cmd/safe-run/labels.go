@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 
 	"github.com/safe-run/safe-run/internal/bundle"
@@ -59,6 +60,48 @@ func relabelBinds(p *prepared) error {
 		src := plan.BindSource(b.Source, p.facts)
 		if err := a.Relabel(src, p.facts.Home, p.labels, b.Relabel == "shared"); err != nil {
 			return runtime.ToolError("bind %s: %v", src, err)
+		}
+	}
+	return nil
+}
+
+// labelledInit returns safe-run-init as the container may execute it under
+// SELinux: the container's domain can only be entered from a file of a
+// container type, so a copy in the state root gets the shared file label
+// (container_file_t:s0). Without labels the installed binary is used.
+func labelledInit(state *bundle.Root, initPath string, l label.Labels) (string, error) {
+	if l.Mount == "" || state == nil {
+		return initPath, nil
+	}
+	copyPath, err := state.InstallInit(initPath)
+	if err != nil {
+		return "", runtime.ToolError("%v", err)
+	}
+	if err := (label.GoSELinux{}).Relabel(copyPath, l.Mount, true); err != nil {
+		return "", runtime.ToolError("selinux: labelling %s: %v", copyPath, err)
+	}
+	return copyPath, nil
+}
+
+// labelBundle gives what the container reads from the bundle a label its
+// domain may read: the root skeleton (shared: level s0 when other
+// containers use it too) and the synthesized /etc files (its own pair).
+// The state root's own label (var_run_t and the like) is not readable by
+// container_t.
+func labelBundle(b *bundle.Bundle, l label.Labels) error {
+	if l.Mount == "" {
+		return nil
+	}
+	backend := label.GoSELinux{}
+	if b.Rootfs != "" {
+		if err := backend.Relabel(b.Rootfs, l.Mount, b.SharedRootfs); err != nil {
+			return runtime.ToolError("selinux: labelling the root skeleton: %v", err)
+		}
+	}
+	etc := filepath.Join(b.Dir, "etc")
+	if _, err := os.Stat(etc); err == nil {
+		if err := backend.Relabel(etc, l.Mount, false); err != nil {
+			return runtime.ToolError("selinux: labelling %s: %v", etc, err)
 		}
 	}
 	return nil

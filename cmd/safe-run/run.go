@@ -179,6 +179,10 @@ func prepare(c *cli.Context, ref string, args []string, ir *imageRun, stateNeede
 	}
 	p.labels, p.releaseLabels = labels, release
 	req.ProcessLabel, req.MountLabel = labels.Process, labels.Mount
+	if facts.InitPath, err = labelledInit(p.state, facts.InitPath, labels); err != nil {
+		release()
+		return nil, err
+	}
 	if p.plan, err = plan.Build(r, facts, req); err != nil {
 		release()
 		return nil, runtime.ToolError("%v", err)
@@ -239,6 +243,9 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	}()
 	if err := b.MarkOwner(); err != nil {
 		return runtime.ToolError("%v", err)
+	}
+	if err := labelBundle(b, p.labels); err != nil {
+		return err
 	}
 	if s := sigs.PendingStop(); s != 0 {
 		return &runtime.ExitError{Code: 128 + int(s)} // stopped before anything ran

@@ -44,6 +44,7 @@ const (
 	runcDir    = "runc"    // runc --root
 	cacheDir   = "cache"   // runtime features, keyed by binary identity
 	rootfsDir  = "rootfs"  // shared read-only root skeletons, keyed by content
+	initDir    = "init"    // copies of safe-run-init for SELinux hosts (0755: the container user runs it)
 )
 
 // Open creates (or checks) the state root: it must be a real directory
@@ -96,6 +97,11 @@ func NewID() string {
 type Bundle struct {
 	ID  string
 	Dir string
+	// Rootfs is the root skeleton the container uses, when the bundle
+	// made one: Dir/rootfs, or a shared skeleton of the state root.
+	Rootfs string
+	// SharedRootfs says Rootfs is shared with other containers.
+	SharedRootfs bool
 }
 
 // Contents is what a bundle holds besides config.json.
@@ -144,8 +150,10 @@ func (r *Root) Create(id string, c Contents) (_ *Bundle, err error) {
 		root.Path = shared
 		withRoot.Root = &root
 		c.Spec = &withRoot
+		b.Rootfs, b.SharedRootfs = shared, true
 	case c.Skeleton:
-		if err := makeSkeleton(filepath.Join(dir, "rootfs"), c.Symlinks); err != nil {
+		b.Rootfs = filepath.Join(dir, "rootfs")
+		if err := makeSkeleton(b.Rootfs, c.Symlinks); err != nil {
 			return nil, err
 		}
 	}
@@ -366,4 +374,35 @@ func processStart(pid int) (string, error) {
 func (b *Bundle) HasOwnerFile() bool {
 	_, err := os.Stat(filepath.Join(b.Dir, ownerFile))
 	return err == nil
+}
+
+// InstallInit copies the init binary at src into the state root once
+// (keyed by its content) and returns the copy's path. Under SELinux the
+// container's domain may only be entered from a file of a container type,
+// which a binary installed in /usr cannot be given; the copy can.
+func (r *Root) InstallInit(src string) (string, error) {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return "", fmt.Errorf("safe-run-init: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	dir := filepath.Join(r.Dir, initDir)
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	final := filepath.Join(dir, "safe-run-init-"+hex.EncodeToString(sum[:8]))
+	if fi, err := os.Lstat(final); err == nil && fi.Mode().IsRegular() {
+		return final, nil
+	}
+	tmp, err := os.CreateTemp(dir, ".new-")
+	if err != nil {
+		return "", err
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o755), os.Rename(tmp.Name(), final)); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("installing safe-run-init: %w", err)
+	}
+	return final, nil
 }
