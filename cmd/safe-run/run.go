@@ -18,8 +18,9 @@ import (
 	"github.com/safe-run/safe-run/internal/seccomp"
 )
 
-// runFlags are shared by `run` and `spec` (spec shows what run would run).
-var runFlags = []cli.Flag{
+// runFlags are shared by `run` and `spec` (spec shows what run would run),
+// and end with docker run's flags (dockerflags.go).
+var runFlags = append([]cli.Flag{
 	&cli.StringFlag{Name: "profile", Usage: "profile `NAME` or path to a .yaml file", Value: "default", EnvVars: []string{"SAFE_RUN_PROFILE"}, Category: "Profile"},
 	&cli.StringFlag{Name: "rootfs", Usage: "run from the root filesystem in `DIR` instead of the profile's", Category: "Profile"},
 	&cli.StringFlag{Name: "name", Usage: "container `ID` (default: a random safe-run-... id)", Category: "Container"},
@@ -32,7 +33,7 @@ var runFlags = []cli.Flag{
 	&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit, e.g. 256m", Category: "Limits"},
 	&cli.StringFlag{Name: "cpus", Usage: "CPU limit in cores, e.g. 0.5", Category: "Limits"},
 	&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes", Category: "Limits"},
-}
+}, dockerRunFlags...)
 
 func runCommand() *cli.Command {
 	return &cli.Command{
@@ -114,7 +115,7 @@ type prepared struct {
 // prepare resolves the profile with the command line's overrides, probes
 // the host once, and builds the plan.
 func prepare(c *cli.Context, ref string, args []string, ir *imageRun, stateNeeded, notify bool) (*prepared, error) {
-	overlay, err := overridesFromFlags(c)
+	overlay, err := overridesFromFlags(c, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +251,7 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	if s := sigs.PendingStop(); s != 0 {
 		return &runtime.ExitError{Code: 128 + int(s)} // stopped before anything ran
 	}
-	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup}
+	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup, StopTimeout: stopTimeout(c)}
 	var session agentSession
 	var agent *seccomp.Agent
 	served := make(chan error, 1)
@@ -286,7 +287,8 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 
 // overridesFromFlags turns run's flags into a profile overlay, validated
 // with the profile (so a bad --memory is reported like a bad profile).
-func overridesFromFlags(c *cli.Context) (*profile.File, error) {
+// docker run's flags are allowed only within what profile ref permits.
+func overridesFromFlags(c *cli.Context, ref string) (*profile.File, error) {
 	o := profile.Overlay()
 	str := func(flag, field string, dst **string) {
 		if c.IsSet(flag) {
@@ -331,7 +333,11 @@ func overridesFromFlags(c *cli.Context) (*profile.File, error) {
 		if err := profile.ParseOverride(c.String("cpus"), &o.Resources.CPUs); c.IsSet("cpus") && err != nil {
 			return nil, runtime.ToolError("--cpus: %v", err)
 		}
-		if err := profile.ParseOverride(c.String("pids-limit"), &o.Resources.Pids); c.IsSet("pids-limit") && err != nil {
+		pids := c.String("pids-limit")
+		if pids == "-1" || pids == "0" {
+			pids = "unlimited" // docker's spelling
+		}
+		if err := profile.ParseOverride(pids, &o.Resources.Pids); c.IsSet("pids-limit") && err != nil {
 			return nil, runtime.ToolError("--pids-limit: %v", err)
 		}
 		for flag, field := range map[string]string{"memory": "resources.memory", "cpus": "resources.cpus", "pids-limit": "resources.pids"} {
@@ -340,5 +346,19 @@ func overridesFromFlags(c *cli.Context) (*profile.File, error) {
 			}
 		}
 	}
+	env := dockerEnv{readFile: os.ReadFile, lookup: os.LookupEnv}
+	if dockerNeedsProfile(c) {
+		// The profile as the flags above leave it decides what the
+		// docker flags may relax; its own errors are reported as usual.
+		var err error
+		if env.base, err = newFinder(c).Load(ref, o); err != nil {
+			return nil, runtime.ToolError("%v", err)
+		}
+	}
+	msgs, err := applyDockerFlags(o, c, env)
+	if err != nil {
+		return nil, err
+	}
+	printDockerMessages(c, msgs)
 	return o, nil
 }

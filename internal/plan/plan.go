@@ -142,7 +142,15 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 		p.Notices = append(p.Notices, "SELinux is not enabled on this host: the container gets no SELinux labels")
 	}
 
-	// capabilities
+	// capabilities: the program keeps them across execve only as uid 0,
+	// since safe-run never grants ambient or inheritable capabilities (a
+	// non-root program would silently hold none, and the init's check
+	// would refuse the run anyway).
+	if len(r.Capabilities) > 0 && uid != 0 {
+		return nil, fmt.Errorf("profile %q: capabilities.add (%s) needs the program to run as uid 0 inside "+
+			"(user: \"0:0\" or -u 0; still without any other capability): safe-run never grants ambient capabilities, "+
+			"so a program running as uid %d would hold none", r.Name, strings.Join(r.Capabilities, ", "), uid)
+	}
 	capList := r.Capabilities
 	if req.DropControl == "caps" {
 		capList = append(append([]string(nil), capList...), "CAP_CHOWN")

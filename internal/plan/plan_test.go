@@ -249,3 +249,17 @@ func TestSELinuxLabels(t *testing.T) {
 		t.Errorf("label options = %v", got)
 	}
 }
+
+func TestCapabilitiesNeedUIDZero(t *testing.T) {
+	r := load(t, "capabilities: {add: [NET_BIND_SERVICE]}\n")
+	if _, err := Build(r, facts(), Request{ID: "t"}); err == nil || !strings.Contains(err.Error(), "needs the program to run as uid 0") {
+		t.Errorf("non-root user with capabilities: err = %v", err)
+	}
+	p := build(t, load(t, "user: \"0:0\"\ncapabilities: {add: [NET_BIND_SERVICE]}\n"), facts(), Request{})
+	if got := p.Spec.Process.Capabilities; len(got.Effective) != 1 || len(got.Ambient) != 0 || len(got.Inheritable) != 0 {
+		t.Errorf("capabilities = %+v", got)
+	}
+	if !slices.Contains(initChecks(p.Spec), "caps=0x400") {
+		t.Errorf("checks = %v", initChecks(p.Spec))
+	}
+}
