@@ -32,9 +32,12 @@ type Backend interface {
 // GoSELinux is the real backend.
 type GoSELinux struct{}
 
-func (GoSELinux) Enabled() bool        { return selinux.GetEnabled() }
-func (GoSELinux) Enforcing() bool      { return selinux.EnforceMode() == selinux.Enforcing }
-func (GoSELinux) Reserve(label string) { selinux.ReserveLabel(label) }
+func (GoSELinux) Enabled() bool   { return selinux.GetEnabled() }
+func (GoSELinux) Enforcing() bool { return selinux.EnforceMode() == selinux.Enforcing }
+func (GoSELinux) Reserve(label string) {
+	// ErrMCSAlreadyExists only says this process holds the pair already.
+	_ = selinux.ReserveLabelV2(label)
+}
 func (GoSELinux) Release(label string) { selinux.ReleaseLabel(label) }
 func (GoSELinux) InitLabels(options []string) (string, string, error) {
 	return golabel.InitLabels(options)

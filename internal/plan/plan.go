@@ -316,12 +316,10 @@ func (p *Plan) limits(r *profile.Resolved, f *host.Facts, req Request) ([]spec.O
 		{"pids", "resources.pids", fmt.Sprint(r.Pids), r.Pids > 0},
 	}
 	memory, cpus, pids := r.Memory, r.CPUs, r.Pids
-	var missing []string
 	for _, l := range wanted {
 		if !l.set || f.Cgroup.Usable[l.ctl] {
 			continue
 		}
-		missing = append(missing, l.field)
 		msg := fmt.Sprintf("%s %s is NOT in force: %s", l.field, l.value, f.Cgroup.Why)
 		if r.LimitsRequired {
 			return nil, nil, fmt.Errorf("profile %q requires its limits (resources.required: true) but %s", r.Name, msg)
