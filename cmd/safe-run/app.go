@@ -28,6 +28,8 @@ the program through runc.
 Examples:
    safe-run default -- sh -c 'id; grep -E "Cap|NoNew|Seccomp" /proc/self/status'
    safe-run run --profile default --rootfs ./rootfs -- /bin/true
+   safe-run run -v "$PWD":/src:ro registry.example.com/tools/go:1 go vet ./...   (docker run style)
+   safe-run run --explain -- ./program        (every refused syscall, live)
    safe-run spec default > config.json
    safe-run profile list
    safe-run check
