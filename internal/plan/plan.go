@@ -138,6 +138,11 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 		return nil, fmt.Errorf("profile %q: SELinux labels are needed but none were allocated", r.Name)
 	case wanted:
 		opts = append(opts, spec.WithSELinux(req.ProcessLabel, req.MountLabel))
+		if f.Rootless {
+			p.Notices = append(p.Notices, "rootless with SELinux: the label applies only if the host policy lets your domain "+
+				"enter "+r.SELinux.Type+" (container-selinux allows it for unconfined users); if runc reports a permission "+
+				"error setting the label, that is why")
+		}
 	case r.SELinux.Mode == profile.SELinuxAuto:
 		p.Notices = append(p.Notices, "SELinux is not enabled on this host: the container gets no SELinux labels")
 	}
