@@ -14,7 +14,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # rootless runs); for the tests: busybox-static (a directory rootfs), gcc
 # and libc6-dev (the static syscall probe), python3 (explain/record tests),
 # docker-registry (a real local registry for the image tests).
-DEB_PACKAGES := runc libseccomp-dev pkg-config gcc libc6-dev uidmap busybox-static iproute2 procps python3 docker-registry
+DEB_PACKAGES := runc libseccomp-dev pkg-config gcc libc6-dev uidmap busybox-static iproute2 procps python3 docker-registry passt
 
 .PHONY: all build deps demo test test-unit test-integration test-selinux bench lint clean
 

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,6 +22,8 @@ import (
 //	pids=N        the cgroup's pids limit is N
 //	memory=N      the cgroup's memory limit is N bytes
 //	cpu=Q/P       the cgroup's CPU quota is Q microseconds per period P
+//	net=route     wait (bounded) for a default route before the program
+//	              starts: pasta configures a private network from outside
 type spec struct {
 	caps    *uint64
 	nnp     bool
@@ -29,6 +32,7 @@ type spec struct {
 	pids    *int64
 	memory  *int64
 	cpu     *[2]int64 // quota, period
+	net     bool
 }
 
 // checkError is a malformed --check.
@@ -103,8 +107,16 @@ func (sp *spec) parse(kv string) error {
 			return bad("want QUOTA/PERIOD in microseconds, such as 50000/100000")
 		}
 		sp.cpu = &[2]int64{quota, period}
+	case "net":
+		if sp.net {
+			return twice
+		}
+		if val != "route" {
+			return bad("only net=route (wait for a default route) can be checked")
+		}
+		sp.net = true
 	default:
-		return bad("unknown check " + quote(key) + " (want caps, nnp, seccomp, ro, pids, memory or cpu)")
+		return bad("unknown check " + quote(key) + " (want caps, nnp, seccomp, ro, pids, memory, cpu or net)")
 	}
 	return nil
 }
@@ -115,6 +127,8 @@ type checker struct {
 	procStatus string // /proc/self/status
 	cgroupRoot string // the container's own cgroup (cgroup namespace root)
 	statfs     func(path string, st *unix.Statfs_t) error
+	procRoot   string        // /proc (for net=route)
+	netTimeout time.Duration // 0: netTimeout
 }
 
 func newChecker() *checker {

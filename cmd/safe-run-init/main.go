@@ -68,6 +68,18 @@ func run(args []string, c *checker, sig *subscription, stderr io.Writer) int {
 		io.WriteString(stderr, b.String())
 		return exitInternal
 	}
+	if sp.net {
+		// After the checks, so that a missing control is reported at
+		// once; before the program, which must find its network ready.
+		code, f := c.waitNetwork(func() (int, bool) { return pendingStop(sig) })
+		if f != "" {
+			io.WriteString(stderr, "safe-run: refusing to run: "+f+"\n")
+			return exitInternal
+		}
+		if code != 0 {
+			return code
+		}
+	}
 	return runProgram(argv, c, sig, stderr)
 }
 

@@ -126,6 +126,7 @@ func hostChecks(c *cli.Context) []checkRow {
 				"apt-get install uidmap; usermod --add-subuids 100000-165535 --add-subgids 100000-165535 "+facts.UserName)
 		}
 	}
+	rows = append(rows, privateNetworkStatus())
 	switch {
 	case !selinux.GetEnabled():
 		add("selinux", "warn", "off: containers get no SELinux labels", "boot an SELinux-enabled kernel with a policy (see docs/security.md)")
@@ -163,4 +164,18 @@ func runtimeVersion(path string) string {
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
 	return strings.TrimSpace(line)
+}
+
+// privateNetworkStatus says whether --network private can work: it needs
+// pasta, and /dev/net/tun usable by the caller.
+func privateNetworkStatus() checkRow {
+	if _, err := exec.LookPath("pasta"); err != nil {
+		return checkRow{"private network", "warn", "pasta not installed", "apt-get install passt"}
+	}
+	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR, 0)
+	if err != nil {
+		return checkRow{"private network", "warn", "/dev/net/tun: " + err.Error(), "chmod 0666 /dev/net/tun (Debian's default)"}
+	}
+	f.Close()
+	return checkRow{"private network", "ok", "pasta and /dev/net/tun available", ""}
 }

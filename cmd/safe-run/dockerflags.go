@@ -14,6 +14,7 @@ import (
 
 	"github.com/safe-run/safe-run/internal/caps"
 	"github.com/safe-run/safe-run/internal/dockercli"
+	"github.com/safe-run/safe-run/internal/plan"
 	"github.com/safe-run/safe-run/internal/profile"
 	"github.com/safe-run/safe-run/internal/runtime"
 	"github.com/safe-run/safe-run/internal/seccomp"
@@ -41,7 +42,12 @@ var dockerRunFlags = append([]cli.Flag{
 	&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop capability `CAP` (or ALL) from the profile's", Category: dockerCategory},
 	&cli.StringSliceFlag{Name: "security-opt", Usage: "`OPT`: no-new-privileges, seccomp=FILE (replaces the allowlist), label=type:T|level:L", Category: dockerCategory},
 	&cli.StringSliceFlag{Name: "ulimit", Usage: "rlimit `NAME=SOFT[:HARD]`, e.g. nofile=1024:2048", Category: dockerCategory},
-	&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "`none` (default) or host (needs unsafe.disable-network-isolation)", Category: dockerCategory},
+	&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "`none` (default: loopback only), private (own network through pasta) or host (needs unsafe.disable-network-isolation)", Category: dockerCategory},
+	&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish `[IP:]HOSTPORT:PORT[/PROTO]` (--network private; IP defaults to 127.0.0.1)", Category: dockerCategory},
+	&cli.StringSliceFlag{Name: "dns", Usage: "name server `IP` for /etc/resolv.conf (--network private; default: pasta's forwarder to the host's)", Category: dockerCategory},
+	&cli.StringSliceFlag{Name: "dns-search", Usage: "DNS search `DOMAIN` (--network private)", Category: dockerCategory},
+	&cli.StringSliceFlag{Name: "dns-option", Aliases: []string{"dns-opt"}, Usage: "resolv.conf `OPTION` (--network private)", Category: dockerCategory},
+	&cli.StringSliceFlag{Name: "add-host", Usage: "/etc/hosts entry `NAME:IP`", Category: dockerCategory},
 	&cli.StringFlag{Name: "memory-swap", Usage: "equal to --memory (swap always counts with memory)", Category: dockerCategory},
 	&cli.StringFlag{Name: "stop-timeout", Usage: "`SECONDS` the program has to exit after a forwarded SIGTERM/SIGINT (default 10)", Category: dockerCategory},
 	&cli.StringFlag{Name: "platform", Usage: "only this machine's platform (" + nativePlatform + ")", Category: dockerCategory},
@@ -77,7 +83,7 @@ type dockerMessages struct {
 // dockerNeedsProfile reports whether a given flag is allowed or refused
 // depending on the profile, which is then loaded first.
 func dockerNeedsProfile(f flagValues) bool {
-	for _, n := range []string{"cap-add", "cap-drop", "security-opt", "network", "read-only"} {
+	for _, n := range []string{"cap-add", "cap-drop", "security-opt", "network", "read-only", "publish", "dns", "dns-search", "dns-option", "add-host"} {
 		if f.IsSet(n) {
 			return true
 		}
@@ -122,6 +128,9 @@ func applyDockerFlags(o *profile.File, f flagValues, env dockerEnv) (*dockerMess
 		return nil, err
 	}
 	if err := dockerNetwork(o, f, base); err != nil {
+		return nil, err
+	}
+	if err := dockerNeedsPrivate(o, f, base); err != nil {
 		return nil, err
 	}
 	if err := dockerLimits(o, f); err != nil {
@@ -470,6 +479,16 @@ func dockerNetwork(o *profile.File, f flagValues, base *profile.Resolved) error 
 		o.Network = &n
 		o.SetOrigin("network", flag)
 		setUnsafe(o, func(u *profile.Unsafe) { u.DisableNetworkIsolation = boolPtr(false) }, flag)
+	case v == profile.NetworkPrivate:
+		n := profile.NetworkPrivate
+		o.Network = &n
+		o.SetOrigin("network", flag)
+		// A host-network profile (unsafe.disable-network-isolation) gets
+		// its own namespace back, as with --network none.
+		setUnsafe(o, func(u *profile.Unsafe) { u.DisableNetworkIsolation = boolPtr(false) }, flag)
+	case v == "bridge" || v == "default":
+		return refuse(flag+" "+v, "not supported yet: safe-run has no bridge; its equivalent of docker's default network is "+
+			"--network private (the container's own network namespace, connected through pasta)")
 	case v == "host":
 		if !base.Unsafe.DisableNetworkIsolation {
 			return refuse(flag+" host", "refused: profile %q keeps the container off the host's network (it has only loopback); "+
@@ -481,8 +500,40 @@ func dockerNetwork(o *profile.File, f flagValues, base *profile.Resolved) error 
 	case strings.HasPrefix(v, "container:"):
 		return refuse(flag+" "+v, "refused: joining another container's network namespace is not possible in safe-run; use --network none (the default)")
 	default:
-		return refuse(flag+" "+v, "not supported yet: safe-run has no container networks (private networking is planned); "+
-			"use --network none (the default, loopback only)")
+		return refuse(flag+" "+v, "not supported yet: safe-run has no named container networks; "+
+			"use --network none (the default, loopback only) or --network private (the container's own network through pasta)")
+	}
+	return nil
+}
+
+// dockerNeedsPrivate refuses the flags that only mean something with a
+// private network (the plan checks the same for profiles), naming the
+// flag as given and the fix.
+func dockerNeedsPrivate(o *profile.File, f flagValues, base *profile.Resolved) error {
+	if _, err := dockerNetworkRequest(f, &dockerMessages{}); err != nil {
+		return err // a malformed value is reported as such first
+	}
+	network := base.Network
+	if o.Network != nil {
+		network = *o.Network
+	}
+	if network == profile.NetworkPrivate {
+		return nil
+	}
+	why := fmt.Sprintf("the container's network is %q", network)
+	switch network {
+	case profile.NetworkNone:
+		why += " (loopback only)"
+	case profile.NetworkHost:
+		why += " (the host's own: its ports are the host's already)"
+	}
+	fix := "add --network private (the container's own network through pasta)"
+	for _, c := range []struct{ name, shown string }{
+		{"publish", "-p/--publish"}, {"dns", "--dns"}, {"dns-search", "--dns-search"}, {"dns-option", "--dns-option"},
+	} {
+		if v := f.StringSlice(c.name); len(v) > 0 {
+			return refuse(c.shown+" "+v[0], "not supported yet without a private network: %s; %s", why, fix)
+		}
 	}
 	return nil
 }
@@ -590,7 +641,7 @@ func oneOf(values ...string) func(string) bool {
 func always(string) bool { return true }
 
 const (
-	whyNetwork = "the container has no network besides loopback (--network none), and private networking with published ports is planned"
+	whyNetwork = "safe-run has no container networks with addresses or aliases: a container has only loopback (--network none) or its own network through pasta (--network private, with -p to publish ports)"
 	whyDevices = "devices are denied: the container gets only the standard /dev nodes (null, zero, full, random, urandom, tty), and no profile has a device allowlist yet"
 	whyBlkio   = "block I/O limits are not supported yet (memory, CPU and process limits are: --memory, --cpus, --pids-limit)"
 )
@@ -617,12 +668,7 @@ var compatTable = []compatFlag{
 	{name: "volumes-from", kind: 'l', status: compatRefused, why: "containers do not share volumes; bind a host directory: -v /abs/path:/target"},
 	{name: "volume-driver", kind: 's', status: compatRefused, why: "there are no named volumes; bind a host directory: -v /abs/path:/target"},
 	{name: "link", kind: 'l', status: compatRefused, why: "legacy container links need container networks; " + whyNetwork},
-	{name: "publish", aliases: []string{"p"}, kind: 'l', status: compatNotYet, why: whyNetwork, check: func(v string) error { _, err := dockercli.ParsePublish(v); return err }},
-	{name: "publish-all", aliases: []string{"P"}, kind: 'b', status: compatNotYet, why: whyNetwork},
-	{name: "dns", kind: 'l', status: compatNotYet, why: whyNetwork},
-	{name: "dns-search", kind: 'l', status: compatNotYet, why: whyNetwork},
-	{name: "dns-option", aliases: []string{"dns-opt"}, kind: 'l', status: compatNotYet, why: whyNetwork},
-	{name: "add-host", kind: 'l', status: compatNotYet, why: "extra /etc/hosts entries are not supported yet (the container's /etc/hosts names only itself and localhost)", check: func(v string) error { _, err := dockercli.ParseAddHost(v); return err }},
+	{name: "publish-all", aliases: []string{"P"}, kind: 'b', status: compatNotYet, why: "publish each port with -p [IP:]HOSTPORT:PORT (and --network private)"},
 	{name: "ip", kind: 's', status: compatNotYet, why: whyNetwork},
 	{name: "ip6", kind: 's', status: compatNotYet, why: whyNetwork},
 	{name: "mac-address", kind: 's', status: compatNotYet, why: whyNetwork},
@@ -664,7 +710,7 @@ var compatTable = []compatFlag{
 	{name: "health-start-period", kind: 's', status: compatIgnored, why: "there is no daemon to run health checks"},
 	{name: "health-start-interval", kind: 's', status: compatIgnored, why: "there is no daemon to run health checks"},
 	{name: "no-healthcheck", kind: 'b', status: compatIgnored, ok: always, why: "there are no health checks"},
-	{name: "expose", kind: 'l', status: compatIgnored, why: "exposing a port is only metadata; the container has no network besides loopback"},
+	{name: "expose", kind: 'l', status: compatIgnored, why: "exposing a port is only metadata; publish it with -p under --network private"},
 	{name: "disable-content-trust", kind: 'b', status: compatIgnored, ok: always, why: "images are checked by digest when pulled or loaded"},
 	{name: "quiet", aliases: []string{"q"}, kind: 'b', status: compatIgnored, ok: always, why: ""},
 	{name: "isolation", kind: 's', status: compatIgnored, ok: oneOf("", "default"), why: "a Windows option"},
@@ -763,4 +809,55 @@ func printDockerMessages(c *cli.Context, m *dockerMessages) {
 			fmt.Fprintln(os.Stderr, "safe-run: "+n)
 		}
 	}
+}
+
+// defaultPublishIP is where -p binds when it names no address. docker
+// binds every address (0.0.0.0), which puts the port on every network the
+// host is on, often by surprise; safe-run binds loopback only, and
+// reaching the port from other machines takes an explicit
+// -p 0.0.0.0:HOSTPORT:PORT.
+const defaultPublishIP = "127.0.0.1"
+
+// dockerNetworkRequest reads -p, --dns, --dns-search, --dns-option and
+// --add-host. Whether the network allows them is the plan's decision
+// (it knows the profile's network).
+func dockerNetworkRequest(f flagValues, m *dockerMessages) (plan.Network, error) {
+	var n plan.Network
+	for _, v := range f.StringSlice("publish") {
+		pub, err := dockercli.ParsePublish(v)
+		if err != nil {
+			return n, runtime.ToolError("-p/--publish: %v", err)
+		}
+		switch {
+		case pub.Proto == "sctp":
+			return n, refuse("-p "+v, "SCTP ports cannot be published (pasta forwards TCP and UDP)")
+		case pub.HostPort == 0:
+			return n, refuse("-p "+v, "give the host port too, e.g. -p %s:8080:%d (safe-run does not pick a free port for you)", defaultPublishIP, pub.ContainerPort)
+		}
+		if pub.HostIP == "" {
+			pub.HostIP = defaultPublishIP
+			m.notices = append(m.notices, fmt.Sprintf("-p %s: published on %s only (safe-run's default); write -p 0.0.0.0:%s to accept connections from other machines", v, defaultPublishIP, v))
+		}
+		n.Publish = append(n.Publish, plan.Port{HostIP: pub.HostIP, HostPort: pub.HostPort, HostEnd: pub.HostPortEnd,
+			ContainerPort: pub.ContainerPort, ContainerEnd: pub.ContainerEnd, Proto: pub.Proto})
+	}
+	n.DNS = f.StringSlice("dns")
+	n.DNSSearch = f.StringSlice("dns-search")
+	n.DNSOptions = f.StringSlice("dns-option")
+	for _, v := range f.StringSlice("add-host") {
+		if strings.HasSuffix(v, "host-gateway") {
+			// Mapping the gateway to the host's loopback would expose every
+			// local service of the host to the container.
+			return n, runtime.ToolError("--add-host %s: not supported yet: safe-run does not let a container reach the host's own services; publish the container's port with -p instead", v)
+		}
+		h, err := dockercli.ParseAddHost(v)
+		if err != nil {
+			return n, runtime.ToolError("--add-host: %v", err)
+		}
+		n.Hosts = append(n.Hosts, plan.HostEntry{Name: h.Name, IP: h.IP.String()})
+	}
+	if err := plan.ValidateNetwork(n); err != nil {
+		return n, runtime.ToolError("%v", err)
+	}
+	return n, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/safe-run/safe-run/internal/plan"
 	"github.com/safe-run/safe-run/internal/profile"
 	"github.com/safe-run/safe-run/internal/runtime"
 	"github.com/safe-run/safe-run/internal/seccomp"
@@ -403,7 +404,11 @@ func TestDockerNetwork(t *testing.T) {
 	_, _, err = apply(t, fakeFlags{"network": "host"})
 	wantErr(t, err, "--network host", "unsafe.disable-network-isolation")
 	_, _, err = apply(t, fakeFlags{"network": "bridge"})
-	wantErr(t, err, "--network bridge", "not supported yet", "--network none")
+	wantErr(t, err, "--network bridge", "not supported yet", "--network private")
+	o, _, err = apply(t, fakeFlags{"network": "private"})
+	if err != nil || *o.Network != "private" {
+		t.Errorf("--network private: %v", err)
+	}
 	_, _, err = apply(t, fakeFlags{"network": "container:abc"})
 	wantErr(t, err, "--network container:abc", "refused")
 	hostOK := baseOf(t, "network: host\nunsafe:\n  disable-network-isolation: true\n")
@@ -420,6 +425,78 @@ func TestDockerNetwork(t *testing.T) {
 	r, err := resolve(t, "default", withUnsafeNetwork(o))
 	if err != nil || r.Network != "none" {
 		t.Errorf("network = %v, %v", r, err)
+	}
+	// --network private too: its own namespace, not the host's.
+	o, _, err = applyWith(t, fakeFlags{"network": "private"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = resolve(t, "default", withUnsafeNetwork(o))
+	if err != nil || r.Network != "private" {
+		t.Errorf("network = %v, %v", r, err)
+	}
+}
+
+func TestDockerPrivateNetworkFlags(t *testing.T) {
+	// Without a private network: refused, naming the flag and the fix.
+	for _, tt := range []struct {
+		f     fakeFlags
+		parts []string
+	}{
+		{fakeFlags{"publish": []string{"8080:80"}}, []string{"-p/--publish 8080:80", `network is "none"`, "add --network private"}},
+		{fakeFlags{"dns": []string{"192.0.2.53"}}, []string{"--dns 192.0.2.53", "add --network private"}},
+		{fakeFlags{"dns-search": []string{"example.org"}}, []string{"--dns-search example.org", "add --network private"}},
+		{fakeFlags{"add-host": []string{"host.docker.internal:host-gateway"}}, []string{"--add-host host.docker.internal:host-gateway", "not supported yet", "-p"}},
+		{fakeFlags{"network": "private", "add-host": []string{"h:host-gateway"}}, []string{"--add-host h:host-gateway", "not supported yet"}},
+		// malformed values are reported as such, whatever the network
+		{fakeFlags{"publish": []string{"80:80:80:80"}}, []string{"-p/--publish", "-p \"80:80:80:80\""}},
+		{fakeFlags{"network": "private", "publish": []string{"80"}}, []string{"-p 80", "give the host port"}},
+		{fakeFlags{"network": "private", "publish": []string{"127.0.0.1:80:80/sctp"}}, []string{"SCTP"}},
+		{fakeFlags{"network": "private", "publish": []string{"8080:80", "8080:81"}}, []string{"published twice"}},
+		{fakeFlags{"network": "private", "dns": []string{"resolver"}}, []string{"--dns", "not an IP address"}},
+		{fakeFlags{"network": "private", "dns-search": []string{"a b"}}, []string{"--dns-search", "one word"}},
+		{fakeFlags{"network": "private", "dns-option": []string{"ndots:2\nnameserver 1.2.3.4"}}, []string{"--dns-option", "one word"}},
+		{fakeFlags{"add-host": []string{"db"}}, []string{"--add-host", "NAME:IP"}},
+		{fakeFlags{"add-host": []string{"a b:10.0.0.2"}}, []string{"--add-host", "one word"}},
+	} {
+		_, _, err := apply(t, tt.f)
+		wantErr(t, err, tt.parts...)
+	}
+	// With one: accepted.
+	for _, ok := range []fakeFlags{
+		{"network": "private", "publish": []string{"127.0.0.1:8080:80", "8081:81/udp", "[::1]:8082:82"}, "dns": []string{"192.0.2.53"},
+			"dns-search": []string{"example.org"}, "dns-option": []string{"ndots:2"}, "add-host": []string{"db:10.0.0.2"}},
+		{"add-host": []string{"db:10.0.0.2"}}, // extra hosts need no network
+	} {
+		if _, _, err := apply(t, ok); err != nil {
+			t.Errorf("%v: %v", ok, err)
+		}
+	}
+	privateProfile := baseOf(t, "network: private\n")
+	if _, _, err := applyWith(t, fakeFlags{"publish": []string{"8080:80"}}, dockerEnv{base: privateProfile, readFile: noFiles, lookup: noEnv}); err != nil {
+		t.Errorf("-p with a network: private profile: %v", err)
+	}
+
+	m := &dockerMessages{}
+	n, err := dockerNetworkRequest(fakeFlags{"publish": []string{"8080:80", "0.0.0.0:9000-9001:90-91/udp", "[::1]:8082:82"},
+		"add-host": []string{"db=10.0.0.2"}}, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPorts := []plan.Port{
+		{HostIP: "127.0.0.1", HostPort: 8080, HostEnd: 8080, ContainerPort: 80, ContainerEnd: 80, Proto: "tcp"},
+		{HostIP: "0.0.0.0", HostPort: 9000, HostEnd: 9001, ContainerPort: 90, ContainerEnd: 91, Proto: "udp"},
+		{HostIP: "::1", HostPort: 8082, HostEnd: 8082, ContainerPort: 82, ContainerEnd: 82, Proto: "tcp"},
+	}
+	if !reflect.DeepEqual(n.Publish, wantPorts) {
+		t.Errorf("ports = %+v", n.Publish)
+	}
+	wantHosts := []plan.HostEntry{{Name: "db", IP: "10.0.0.2"}}
+	if !reflect.DeepEqual(n.Hosts, wantHosts) {
+		t.Errorf("hosts = %+v", n.Hosts)
+	}
+	if len(m.notices) != 1 || !strings.Contains(m.notices[0], "-p 8080:80: published on 127.0.0.1 only") {
+		t.Errorf("notices = %q", m.notices)
 	}
 }
 
@@ -480,11 +557,8 @@ func TestDockerCompatFlags(t *testing.T) {
 		{fakeFlags{"userns": "host"}, []string{"--userns host: refused"}},
 		{fakeFlags{"device": []string{"/dev/sda"}}, []string{"--device /dev/sda: refused", "devices are denied"}},
 		{fakeFlags{"sysctl": []string{"net.ipv4.ip_forward=1"}}, []string{"--sysctl", "refused"}},
-		{fakeFlags{"publish": []string{"8080:80"}}, []string{"-p/--publish 8080:80: not supported yet"}},
-		{fakeFlags{"publish": []string{"80:80:80:80"}}, []string{"-p/--publish", "-p \"80:80:80:80\""}},
-		{fakeFlags{"add-host": []string{"db:10.0.0.2"}}, []string{"--add-host db:10.0.0.2: not supported yet"}},
-		{fakeFlags{"add-host": []string{"db"}}, []string{"--add-host", "NAME:IP"}},
-		{fakeFlags{"dns": []string{"8.8.8.8"}}, []string{"--dns 8.8.8.8: not supported yet"}},
+		{fakeFlags{"publish-all": true}, []string{"-P/--publish-all: not supported yet", "-p"}},
+		{fakeFlags{"ip": "10.0.0.5"}, []string{"--ip 10.0.0.5: not supported yet", "--network private"}},
 		{fakeFlags{"group-add": []string{"100"}}, []string{"--group-add 100: not supported yet"}},
 		{fakeFlags{"shm-size": "1g"}, []string{"--shm-size 1g: not supported yet"}},
 		{fakeFlags{"shm-size": "huge"}, []string{"--shm-size", "unknown unit"}},

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
@@ -160,10 +161,20 @@ func prepare(c *cli.Context, ref string, args []string, ir *imageRun, stateNeede
 	if terminal && stateNeeded && !term.IsTerminal(int(os.Stdin.Fd())) {
 		return nil, runtime.ToolError("--tty: the input device is not a terminal: drop -t, or run from a terminal")
 	}
+	netMsgs := &dockerMessages{}
+	network, err := dockerNetworkRequest(c, netMsgs)
+	if err != nil {
+		return nil, err
+	}
+	if stateNeeded {
+		printDockerMessages(c, netMsgs)
+	}
 	req := plan.Request{
 		ID: p.id, Args: args, CallerEnv: os.Environ(), Terminal: terminal,
 		BindSources: host.Exist(plan.BindSources(r, facts)),
 		DropControl: os.Getenv("SAFE_RUN_TEST_DROP_CONTROL"),
+		Network:     network,
+		RootfsFiles: rootfsFiles(r.Rootfs, "etc/resolv.conf", "etc/hosts"),
 	}
 	if notify {
 		if r.Unsafe.DisableSeccomp {
@@ -228,6 +239,14 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	if err := runtime.Supports(feats, p.plan.Spec); err != nil {
 		return err
 	}
+	var pasta *runtime.Pasta
+	if p.plan.Pasta != nil {
+		path, err := runtime.FindPasta(p.facts.Rootless)
+		if err != nil {
+			return err
+		}
+		pasta = &runtime.Pasta{Path: path, Args: p.plan.Pasta, JoinUserNS: p.facts.Rootless}
+	}
 	sigs := runtime.Subscribe() // before the bundle exists: see runtime.Signals
 	defer sigs.Stop()
 	b, err := p.state.Create(p.id, bundle.Contents{
@@ -251,7 +270,8 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	if s := sigs.PendingStop(); s != 0 {
 		return &runtime.ExitError{Code: 128 + int(s)} // stopped before anything ran
 	}
-	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup, StopTimeout: stopTimeout(c)}
+	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup,
+		StopTimeout: stopTimeout(c), Pasta: pasta}
 	var session agentSession
 	var agent *seccomp.Agent
 	served := make(chan error, 1)
@@ -361,4 +381,23 @@ func overridesFromFlags(c *cli.Context, ref string) (*profile.File, error) {
 	}
 	printDockerMessages(c, msgs)
 	return o, nil
+}
+
+// rootfsFiles reports which of rels (paths relative to the root) are
+// regular files in the rootfs directory, resolving symlinks inside it
+// only (as runc resolves mount targets): plan.Request.RootfsFiles.
+func rootfsFiles(rootfs string, rels ...string) map[string]bool {
+	out := map[string]bool{}
+	if rootfs == profile.RootfsHost {
+		return out
+	}
+	for _, rel := range rels {
+		p, err := securejoin.SecureJoin(rootfs, rel)
+		if err != nil {
+			continue
+		}
+		fi, err := os.Lstat(p)
+		out[rel] = err == nil && fi.Mode().IsRegular()
+	}
+	return out
 }

@@ -41,6 +41,12 @@ type Request struct {
 	// ProcessLabel and MountLabel are the SELinux labels allocated for
 	// this container (see LabelsWanted); empty when it gets none.
 	ProcessLabel, MountLabel string
+	// Network is the command line's -p, --dns... and --add-host.
+	Network Network
+	// RootfsFiles reports which of etc/resolv.conf and etc/hosts are
+	// regular files in a rootfs directory (probed by the caller without
+	// following symlinks out of it); unused with the host view.
+	RootfsFiles map[string]bool
 }
 
 // Plan is the complete, host-independent description of one run.
@@ -57,8 +63,12 @@ type Plan struct {
 	ReadonlyRoot bool
 	// SystemdCgroup tells the runtime to use the systemd cgroup driver.
 	SystemdCgroup bool
-	Warnings      []string
-	Notices       []string
+	// Pasta, when set (network: private), are the options of the pasta
+	// process that connects the container's network namespace to the
+	// outside; the runtime adds the namespaces to join.
+	Pasta    []string
+	Warnings []string
+	Notices  []string
 }
 
 // cgroupParent is the cgroup under which every safe-run container lives.
@@ -101,6 +111,12 @@ func Build(r *profile.Resolved, f *host.Facts, req Request) (*Plan, error) {
 	if !r.Unsafe.DisableReadonlyRoot {
 		checks = append(checks, "ro=/")
 	}
+	netOpts, netChecks, err := p.network(r, f, req)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, netOpts...)
+	checks = append(checks, netChecks...)
 	for _, t := range r.Tmpfs {
 		opts = append(opts, spec.WithTmpfs(t.Path, int64(t.Size), uint32(*t.Mode), t.Exec, uid, gid))
 	}

@@ -89,6 +89,9 @@ const (
 	RootfsHost  = "host"
 	NetworkNone = "none"
 	NetworkHost = "host"
+	// NetworkPrivate keeps the container's own network namespace and
+	// connects it to the outside through pasta (user-mode networking).
+	NetworkPrivate = "private"
 )
 
 // Warnings names every default this profile weakens, one line each, for
@@ -105,6 +108,8 @@ func (r *Resolved) Warnings() []string {
 	add(u.DisableNoNewPrivileges, "unsafe.disable-no-new-privileges", "setuid/setcap binaries can gain privileges")
 	add(u.DisableSeccomp, "unsafe.disable-seccomp", "no syscall filter: every syscall reaches the kernel")
 	add(u.DisableNetworkIsolation, "unsafe.disable-network-isolation", "the host's network namespace is shared")
+	add(r.Network == NetworkPrivate, "network", "private: the container can connect to every address this host can reach "+
+		"(user-mode networking through pasta), not only loopback")
 	sc := r.Seccomp
 	add(sc.SelfSandbox, "seccomp.self-sandbox", "the program may create user, pid, net and ipc namespaces and chroot (for its own sandbox)")
 	add(!sc.SelfSandbox && len(sc.Namespaces) > 0, "seccomp.namespaces", "the program may create namespaces: "+strings.Join(sc.Namespaces, ", "))

@@ -172,13 +172,17 @@ func validate(name string, f *File) (*Resolved, error) {
 	if f.Network != nil {
 		r.Network = *f.Network
 		switch r.Network {
-		case NetworkNone:
+		case NetworkNone, NetworkPrivate:
 		case NetworkHost:
 			if !r.Unsafe.DisableNetworkIsolation {
 				v.errorf("network", "\"host\" shares the host's network namespace: also set unsafe.disable-network-isolation: true to accept that")
 			}
 		default:
-			v.errorf("network", "unknown network %q%s (valid: none, host)", r.Network, suggest.Hint(r.Network, []string{NetworkNone, NetworkHost}))
+			hint := suggest.Hint(r.Network, []string{NetworkNone, NetworkPrivate, NetworkHost})
+			if r.Network == "bridge" {
+				hint = " (docker's bridge network is network: private in safe-run)"
+			}
+			v.errorf("network", "unknown network %q%s (valid: none, private, host)", r.Network, hint)
 		}
 	}
 	if r.Unsafe.DisableNetworkIsolation && r.Network != NetworkHost {

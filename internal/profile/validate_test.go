@@ -108,14 +108,19 @@ func TestValidateErrors(t *testing.T) {
 			want: []wantErr{{2, 1, "network", `"host" shares the host's network namespace: also set unsafe.disable-network-isolation: true to accept that`}},
 		},
 		{
+			name: "unknown network close to private",
+			src:  "network: privat\n",
+			want: []wantErr{{1, 1, "network", `unknown network "privat" (did you mean "private"?) (valid: none, private, host)`}},
+		},
+		{
 			name: "unknown network with suggestion",
 			src:  "network: hots\n",
-			want: []wantErr{{1, 1, "network", `unknown network "hots" (did you mean "host"?) (valid: none, host)`}},
+			want: []wantErr{{1, 1, "network", `unknown network "hots" (did you mean "host"?) (valid: none, private, host)`}},
 		},
 		{
 			name: "unknown network",
 			src:  "network: bridge\n",
-			want: []wantErr{{1, 1, "network", `unknown network "bridge" (valid: none, host)`}},
+			want: []wantErr{{1, 1, "network", `unknown network "bridge" (docker's bridge network is network: private in safe-run) (valid: none, private, host)`}},
 		},
 		{
 			name: "memory too small",
@@ -398,6 +403,14 @@ func TestValidateOK(t *testing.T) {
 			}
 			if !strings.Contains(strings.Join(r.Warnings(), "\n"), "seccomp.self-sandbox") {
 				t.Errorf("self-sandbox must be warned about: %q", r.Warnings())
+			}
+		}},
+		{"network private needs no unsafe switch and is warned about", "network: private\n", func(t *testing.T, r *Resolved) {
+			if r.Network != NetworkPrivate || r.Unsafe.DisableNetworkIsolation {
+				t.Errorf("network %q unsafe %+v", r.Network, r.Unsafe)
+			}
+			if !strings.Contains(strings.Join(r.Warnings(), "\n"), "network: private") {
+				t.Errorf("network: private must be warned about: %q", r.Warnings())
 			}
 		}},
 		{"network host with unsafe switch", "network: host\nunsafe:\n  disable-network-isolation: true\n", func(t *testing.T, r *Resolved) {

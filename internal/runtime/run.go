@@ -23,6 +23,9 @@ type Runner struct {
 	// StopTimeout is how long a container may take to exit after a
 	// forwarded SIGTERM/SIGINT before it is killed.
 	StopTimeout time.Duration
+	// Pasta, when set, connects the container's network namespace
+	// (network: private); see Pasta for its lifetime.
+	Pasta *Pasta
 }
 
 // Why safe-run waits for `runc run` instead of exec'ing it: cleanup of the
@@ -104,6 +107,25 @@ func (r *Runner) Run(id, bundleDir string, sigs Signals) (int, error) {
 		done <- ws
 	}()
 
+	// network: private: poll for the init's pid file, then start pasta;
+	// pasta is killed on every way out of Run (deferred right here), and
+	// pasta exiting early kills the container (netErr).
+	var netPoll <-chan time.Time
+	var netDeadline time.Time
+	var pasta *pastaRun
+	var pastaDone <-chan struct{}
+	var netErr error
+	if r.Pasta != nil {
+		tick := time.NewTicker(pastaPoll)
+		defer tick.Stop()
+		netPoll, netDeadline = tick.C, time.Now().Add(pastaStartTimeout)
+		defer func() {
+			if pasta != nil {
+				pasta.stop()
+			}
+		}()
+	}
+
 	var killTimer <-chan time.Time
 	var aborted syscall.Signal
 	var abortTick *time.Ticker
@@ -151,11 +173,32 @@ loop:
 			// The container ignored the stop signal: kill all of it.
 			r.kill(id)
 			killTimer = nil
+		case <-netPoll:
+			started, err := r.Pasta.tryStart(pidFile, pid, filepath.Join(bundleDir, "pasta.log"))
+			if err == nil && started == nil && time.Now().After(netDeadline) {
+				err = fmt.Errorf("the container was not created within %v", pastaStartTimeout)
+			}
+			switch {
+			case err != nil:
+				netErr, netPoll = err, nil
+				// If the kill fails, the init still never starts the
+				// program: it waits for a route that will not come.
+				r.kill(id)
+			case started != nil:
+				pasta, pastaDone, netPoll = started, started.exited, nil
+			}
+		case <-pastaDone:
+			pastaDone = nil
+			netErr = pasta.failure()
+			r.kill(id)
 		}
 	}
 	defer r.deleteIfLeft(id)
 	if aborted != 0 {
 		return exitSignalBase + int(aborted), nil
+	}
+	if netErr != nil {
+		return 0, ToolError("%v", netErr)
 	}
 
 	if ws.Signaled() {
