@@ -108,7 +108,6 @@ func TestDockerRun(t *testing.T) {
 				{name: "cap_add_all", args: []string{"--cap-add", "ALL", "IMG", "true"}, code: 125, want: []string{"--cap-add ALL: refused"}},
 				{name: "network_host", args: []string{"--network", "host", "IMG", "true"}, code: 125, want: []string{"--network host: refused", "unsafe.disable-network-isolation"}},
 				{name: "net_bridge", args: []string{"--net", "bridge", "IMG", "true"}, code: 125, want: []string{"--network bridge: not supported yet"}},
-				{name: "detach", args: []string{"-d", "IMG", "true"}, code: 125, want: []string{"-d/--detach: not supported yet"}},
 				{name: "seccomp_unconfined", args: []string{"--security-opt", "seccomp=unconfined", "IMG", "true"}, code: 125, want: []string{"--security-opt seccomp=unconfined: refused", "--explain"}},
 				{name: "nnp_false", args: []string{"--security-opt", "no-new-privileges=false", "IMG", "true"}, code: 125, want: []string{"no-new-privileges=false: refused"}},
 				{name: "read_only_false", args: []string{"--read-only=false", "IMG", "true"}, code: 125, want: []string{"--read-only=false: refused", "--tmpfs"}},

@@ -36,7 +36,7 @@ Examples:
 
 "safe-run NAME [-- CMD...]" is short for "safe-run run --profile NAME [-- CMD...]".`,
 		Flags:                     globalFlags,
-		Commands:                  append([]*cli.Command{runCommand(), recordCommand(), specCommand(), profileCommand(), exportCommand(), checkCommand(), gcCommand(), completionCommand(), versionCommand()}, imageCommands()...),
+		Commands:                  append([]*cli.Command{runCommand(), recordCommand(), specCommand(), profileCommand(), exportCommand(), checkCommand(), psCommand(), logsCommand(), stopCommand(), killCommand(), rmCommand(), execCommand(), inspectCommand(), gcCommand(), completionCommand(), versionCommand(), superviseCommand()}, imageCommands()...),
 		EnableBashCompletion:      true,
 		UseShortOptionHandling:    true,
 		DisableSliceFlagSeparator: true,

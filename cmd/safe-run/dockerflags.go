@@ -51,7 +51,8 @@ var dockerRunFlags = append([]cli.Flag{
 	&cli.StringFlag{Name: "memory-swap", Usage: "equal to --memory (swap always counts with memory)", Category: dockerCategory},
 	&cli.StringFlag{Name: "stop-timeout", Usage: "`SECONDS` the program has to exit after a forwarded SIGTERM/SIGINT (default 10)", Category: dockerCategory},
 	&cli.StringFlag{Name: "platform", Usage: "only this machine's platform (" + nativePlatform + ")", Category: dockerCategory},
-	&cli.BoolFlag{Name: "rm", Usage: "remove the container at exit (always done)", Category: dockerCategory},
+	&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its id (docs/detach.md)", Category: dockerCategory},
+	&cli.BoolFlag{Name: "rm", Usage: "remove the container at exit (always done in the foreground; with -d only with --rm)", Category: dockerCategory},
 	&cli.BoolFlag{Name: "init", Usage: "run an init as PID 1 (always done: safe-run-init)", Category: dockerCategory},
 }, compatCLIFlags()...)
 
@@ -649,7 +650,6 @@ const (
 // compatTable lists the docker run flags safe-run takes only to refuse or
 // ignore them (unless given docker's default).
 var compatTable = []compatFlag{
-	{name: "detach", aliases: []string{"d"}, kind: 'b', status: compatNotYet, why: "containers run in the foreground; start safe-run in the background from your shell (&) or a service manager"},
 	{name: "privileged", kind: 'b', status: compatRefused, why: "safe-run never runs privileged containers; add the single capability the program needs with --cap-add"},
 	{name: "pid", kind: 's', status: compatRefused, ok: oneOf("", "private"), why: "the container always has its own pid namespace (it cannot see or signal the host's processes)"},
 	{name: "ipc", kind: 's', status: compatRefused, ok: oneOf("", "private", "none", "shareable"), why: "the container always has its own IPC namespace"},
@@ -698,10 +698,10 @@ var compatTable = []compatFlag{
 	{name: "kernel-memory", kind: 's', status: compatIgnored, why: "deprecated by docker; kernel memory counts in --memory on cgroup v2"},
 	{name: "oom-score-adj", kind: 's', status: compatIgnored, ok: oneOf("0"), why: "the container keeps safe-run's OOM score"},
 	{name: "stop-signal", kind: 's', status: compatIgnored, why: "safe-run forwards the signal it receives (SIGTERM, SIGINT, ...) to the program as it is"},
-	{name: "log-driver", kind: 's', status: compatIgnored, why: "the program's output goes to safe-run's own stdout and stderr"},
-	{name: "log-opt", kind: 'l', status: compatIgnored, why: "the program's output goes to safe-run's own stdout and stderr"},
+	{name: "log-driver", kind: 's', status: compatIgnored, why: "the program's output goes to safe-run's own stdout and stderr (with -d: to the container's log, safe-run logs)"},
+	{name: "log-opt", kind: 'l', status: compatIgnored, why: "the program's output goes to safe-run's own stdout and stderr (with -d: to the container's log, safe-run logs)"},
 	{name: "attach", aliases: []string{"a"}, kind: 'l', status: compatIgnored, why: "stdin, stdout and stderr are always attached"},
-	{name: "detach-keys", kind: 's', status: compatIgnored, why: "containers cannot be detached"},
+	{name: "detach-keys", kind: 's', status: compatIgnored, why: "there is no attached terminal to detach from: start the container detached with -d"},
 	{name: "sig-proxy", kind: 'b', status: compatIgnored, ok: oneOf("true"), why: "signals are always forwarded to the program"},
 	{name: "health-cmd", kind: 's', status: compatIgnored, why: "there is no daemon to run health checks"},
 	{name: "health-interval", kind: 's', status: compatIgnored, why: "there is no daemon to run health checks"},

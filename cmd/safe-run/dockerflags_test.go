@@ -550,7 +550,6 @@ func TestDockerCompatFlags(t *testing.T) {
 		parts []string
 	}{
 		{fakeFlags{"privileged": true}, []string{"--privileged: refused", "--cap-add"}},
-		{fakeFlags{"detach": true}, []string{"-d/--detach: not supported yet"}},
 		{fakeFlags{"pid": "host"}, []string{"--pid host: refused", "pid namespace"}},
 		{fakeFlags{"ipc": "host"}, []string{"--ipc host: refused"}},
 		{fakeFlags{"uts": "host"}, []string{"--uts host: refused", "--hostname"}},

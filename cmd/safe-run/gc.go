@@ -22,7 +22,10 @@ func gcCommand() *cli.Command {
 		Usage: "remove containers, bundles and SELinux label reservations left behind by a safe-run that was killed",
 		Description: `A bundle whose owning safe-run process is gone is stale: its container is
 killed and deleted (runc delete --force), then the bundle is removed.
-Containers of live safe-run processes are never touched.`,
+Containers of live safe-run processes (and detached containers whose
+supervisor runs) are never touched; a detached container that exited
+without --rm is kept for "safe-run rm" unless its supervisor died before
+recording the exit status.`,
 		Action: func(c *cli.Context) error {
 			state, err := bundle.Open(stateDir(c))
 			if err != nil {
@@ -46,6 +49,11 @@ Containers of live safe-run processes are never touched.`,
 				}
 				if fi, err := os.Stat(b.Dir); err == nil && time.Since(fi.ModTime()) < gcGrace && !b.HasOwnerFile() {
 					continue // still being created
+				}
+				if m, err := readMeta(b); err == nil && !m.AutoRemove {
+					if _, _, _, exited := b.ReadStatus(); exited {
+						continue // a detached container that exited: it waits for `safe-run rm`
+					}
 				}
 				if err := runner.DeleteIfPresent(id); err != nil {
 					fmt.Fprintf(os.Stderr, "safe-run: gc: %s: %v\n", id, err)

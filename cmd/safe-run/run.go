@@ -208,11 +208,24 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	if o.agent == nil && !o.specOnly && explainRequested(c) {
 		o.agent = explainSession
 	}
+	detach := c.Bool("detach") && !o.specOnly
+	if detach {
+		if err := detachAllowed(c, o); err != nil {
+			return err
+		}
+	}
 	p, err := prepare(c, ref, args, o.image, !o.specOnly, o.agent != nil && !o.specOnly)
 	if err != nil {
 		return err
 	}
-	defer p.releaseLabels()
+	// keep: a detached container's supervisor owns the bundle and the
+	// label reservation from the moment it started the container.
+	keep := false
+	defer func() {
+		if !keep {
+			p.releaseLabels()
+		}
+	}()
 	if o.specOnly {
 		return printJSON(p.plan.Spec)
 	}
@@ -257,12 +270,17 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 		return runtime.ToolError("%v", err)
 	}
 	defer func() {
+		if keep {
+			return
+		}
 		if err := b.Remove(); err != nil {
 			fmt.Fprintln(os.Stderr, "safe-run: cleanup: "+err.Error())
 		}
 	}()
-	if err := b.MarkOwner(); err != nil {
-		return runtime.ToolError("%v", err)
+	if !detach { // a detached container's owner is its supervisor
+		if err := b.MarkOwner(); err != nil {
+			return runtime.ToolError("%v", err)
+		}
 	}
 	if err := labelBundle(b, p.labels); err != nil {
 		return err
@@ -272,6 +290,9 @@ func runProfile(c *cli.Context, ref string, args []string, o runOptions) error {
 	}
 	runner := &runtime.Runner{Runtime: p.runtime, Root: p.state.RuncRoot(), SystemdCgroup: p.plan.SystemdCgroup,
 		StopTimeout: stopTimeout(c), Pasta: pasta}
+	if detach {
+		return startDetached(c, p, b, runner, o.image, sigs, &keep)
+	}
 	var session agentSession
 	var agent *seccomp.Agent
 	served := make(chan error, 1)

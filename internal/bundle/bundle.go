@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -126,7 +127,7 @@ func (r *Root) Create(id string, c Contents) (_ *Bundle, err error) {
 	dir := filepath.Join(r.BundlesDir(), id)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("a container named %q already exists: choose another name or remove it with `safe-run gc`", id)
+			return nil, fmt.Errorf("a container named %q already exists: choose another name, or remove it (`safe-run rm %[1]s`; `safe-run gc` for one left by a killed safe-run)", id)
 		}
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
@@ -367,6 +368,9 @@ func processStart(pid int) (string, error) {
 	if len(fields) < 20 {
 		return "", fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
+	if fields[0] == "Z" || fields[0] == "X" {
+		return "", fmt.Errorf("process %d has exited", pid) // not reaped yet
+	}
 	return fields[19], nil
 }
 
@@ -405,4 +409,78 @@ func (r *Root) InstallInit(src string) (string, error) {
 		return "", fmt.Errorf("installing safe-run-init: %w", err)
 	}
 	return final, nil
+}
+
+// WriteFile creates rel in the bundle with O_EXCL (never through a
+// symlink, never over an existing file).
+func (b *Bundle) WriteFile(rel string, data []byte, mode os.FileMode) error {
+	return writeExclusive(b.Dir, rel, data, mode)
+}
+
+// Files of a detached container (`safe-run run -d`).
+const (
+	logFile    = "log"    // the container's stdout and stderr
+	statusFile = "status" // its exit status, once it has exited
+)
+
+// LogPath is the detached container's log.
+func (b *Bundle) LogPath() string { return filepath.Join(b.Dir, logFile) }
+
+// CreateLog creates the detached container's log (O_EXCL, 0600) and
+// returns it opened for appending.
+func (b *Bundle) CreateLog() (*os.File, error) {
+	f, err := os.OpenFile(b.LogPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	return f, nil
+}
+
+// WriteStatus records the container's exit status (and, for a failure of
+// safe-run or the runtime, its message). It appears atomically: a reader
+// sees the whole status or none.
+func (b *Bundle) WriteStatus(code int, msg string) error {
+	tmp := statusFile + ".new"
+	_ = os.Remove(filepath.Join(b.Dir, tmp))
+	content := fmt.Sprintf("%d\n", code)
+	if msg != "" {
+		content += strings.ReplaceAll(msg, "\n", " ") + "\n"
+	}
+	if err := writeExclusive(b.Dir, tmp, []byte(content), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(filepath.Join(b.Dir, tmp), filepath.Join(b.Dir, statusFile))
+}
+
+// ReadStatus returns the recorded exit status; ok is false while the
+// container has not exited (or was never detached).
+func (b *Bundle) ReadStatus() (code int, msg string, finished time.Time, ok bool) {
+	p := filepath.Join(b.Dir, statusFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return 0, "", time.Time{}, false
+	}
+	first, rest, _ := strings.Cut(string(data), "\n")
+	if _, err := fmt.Sscanf(first, "%d", &code); err != nil {
+		return 0, "", time.Time{}, false
+	}
+	if fi, err := os.Stat(p); err == nil {
+		finished = fi.ModTime()
+	}
+	return code, strings.TrimSpace(rest), finished, true
+}
+
+// Owner returns the pid recorded in the owner file and whether that
+// process still runs (0, false without an owner file).
+func (b *Bundle) Owner() (pid int, alive bool) {
+	data, err := os.ReadFile(filepath.Join(b.Dir, ownerFile))
+	if err != nil {
+		return 0, false
+	}
+	var start string
+	if _, err := fmt.Sscanf(string(data), "%d %s", &pid, &start); err != nil {
+		return 0, false
+	}
+	now, err := processStart(pid)
+	return pid, err == nil && now == start
 }

@@ -138,3 +138,43 @@ func TestStateRoot(t *testing.T) {
 		t.Errorf("no XDG_RUNTIME_DIR: %s", got)
 	}
 }
+
+func TestStatusAndLog(t *testing.T) {
+	root, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := root.Create("d1", Contents{Spec: &specs.Spec{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, ok := b.ReadStatus(); ok {
+		t.Fatal("status before the container exited")
+	}
+	if err := b.WriteStatus(143, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WriteStatus(125, "runc failed\nbadly"); err != nil { // replaces it
+		t.Fatal(err)
+	}
+	if code, msg, _, ok := b.ReadStatus(); !ok || code != 125 || msg != "runc failed badly" {
+		t.Errorf("status = %d %q %v", code, msg, ok)
+	}
+	f, err := b.CreateLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := b.CreateLog(); err == nil {
+		t.Error("CreateLog over an existing log")
+	}
+	if pid, alive := b.Owner(); pid != 0 || alive {
+		t.Errorf("owner before MarkOwner: %d %v", pid, alive)
+	}
+	if err := b.MarkOwner(); err != nil {
+		t.Fatal(err)
+	}
+	if pid, alive := b.Owner(); pid != os.Getpid() || !alive {
+		t.Errorf("owner = %d %v", pid, alive)
+	}
+}

@@ -236,9 +236,22 @@ func programStarted(pidFile string) bool {
 		return false
 	}
 	pid := strings.TrimSpace(string(data))
-	children, err := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
-	if err == nil {
-		return len(strings.TrimSpace(string(children))) > 0
+	// "children" lists the children of one thread: the init is a Go
+	// program, whose fork may come from any of its threads.
+	tasks, _ := os.ReadDir("/proc/" + pid + "/task")
+	readable := false
+	for _, t := range tasks {
+		children, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		readable = true
+		if len(strings.TrimSpace(string(children))) > 0 {
+			return true
+		}
+	}
+	if readable {
+		return false
 	}
 	// "children" needs ptrace access, which a rootless caller may lack
 	// for a process running as a subordinate id; /proc/*/stat does not.
