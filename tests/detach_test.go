@@ -94,6 +94,9 @@ func TestDetachLifecycle(t *testing.T) {
 				t.Errorf("exec id -u = %q, want the container's user %q", got, containerUID)
 			}
 			wantCode(t, e.run("exec", "web", "sh", "-c", "exit 7"), 7)
+			// docker's codes for a command that is missing or not executable
+			wantCode(t, e.run("exec", "web", "no-such-command"), 127)
+			wantCode(t, e.run("exec", "web", "/etc/passwd"), 126)
 			wantCode(t, e.run("exec", "--privileged", "web", "id"), 125)
 			wantCode(t, e.run("exec", "--cap-add", "NET_RAW", "web", "id"), 125)
 			wantCode(t, e.run("rm", "web"), 125) // running: needs -f

@@ -23,6 +23,7 @@ import (
 
 	"github.com/safe-run/safe-run/internal/bundle"
 	"github.com/safe-run/safe-run/internal/runtime"
+	"github.com/safe-run/safe-run/spec"
 )
 
 // Container states.
@@ -563,7 +564,15 @@ can be added: --privileged and --cap-add are refused.`,
 // -e, -w and -u: same capabilities, no_new_privs, rlimits, labels.
 func execProcess(c *cli.Context, base *specs.Process, args []string) (*specs.Process, error) {
 	p := *base
-	p.Args = args
+	// The command runs under safe-run-init, like the container's own
+	// program: the init checks the same controls on the exec'd process
+	// before it starts, and maps "not found" / "cannot execute" to 127 /
+	// 126 (runc exec alone would exit 255 for both).
+	wrapped := []string{spec.InitDest}
+	for _, check := range initChecks(base.Args) {
+		wrapped = append(wrapped, "--check", check)
+	}
+	p.Args = append(append(wrapped, "--"), args...)
 	p.Terminal = c.Bool("tty")
 	p.ConsoleSize = nil
 	p.Env = append([]string(nil), base.Env...)
