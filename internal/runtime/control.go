@@ -37,22 +37,10 @@ func (r *Runner) Signal(id, sig string) error {
 // forwarded to runc, which forwards them to the process.
 func (r *Runner) Exec(id, processFile string, sigs Signals) (int, error) {
 	args := append(r.globalArgs(), "exec", "--process", processFile, id)
-	pid, err := syscall.ForkExec(r.Runtime, append([]string{r.Runtime}, args...), &syscall.ProcAttr{
-		Dir: "/", Env: os.Environ(), Files: []uintptr{0, 1, 2},
-	})
+	pid, done, err := r.start(args, "/")
 	if err != nil {
-		return 0, ToolError("cannot start %s: %v", r.Runtime, err)
+		return 0, err
 	}
-	done := make(chan syscall.WaitStatus, 1)
-	go func() {
-		var ws syscall.WaitStatus
-		for {
-			if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
-				break
-			}
-		}
-		done <- ws
-	}()
 	terminal := inForegroundOfTerminal()
 	for {
 		select {

@@ -87,25 +87,10 @@ func (r *Runner) Run(id, bundleDir string, sigs Signals) (int, error) {
 	pidFile := filepath.Join(bundleDir, "init.pid")
 	args := r.globalArgs()
 	args = append(args, "run", "--bundle", bundleDir, "--pid-file", pidFile, id)
-	// syscall.ForkExec rather than os/exec: os.StartProcess first forks
-	// a throw-away child to probe for CLONE_PIDFD, a process start on
-	// every run's critical path. stdio passes straight through.
-	pid, err := syscall.ForkExec(r.Runtime, append([]string{r.Runtime}, args...), &syscall.ProcAttr{
-		Dir: bundleDir, Env: os.Environ(), Files: []uintptr{0, 1, 2},
-	})
+	pid, done, err := r.start(args, bundleDir)
 	if err != nil {
-		return 0, ToolError("cannot start %s: %v", r.Runtime, err)
+		return 0, err
 	}
-	done := make(chan syscall.WaitStatus, 1)
-	go func() {
-		var ws syscall.WaitStatus
-		for {
-			if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
-				break
-			}
-		}
-		done <- ws
-	}()
 
 	// network: private: poll for the init's pid file, then start pasta;
 	// pasta is killed on every way out of Run (deferred right here), and
@@ -269,6 +254,31 @@ func programStarted(pidFile string) bool {
 		}
 	}
 	return false
+}
+
+// start runs the runtime with args in dir, stdio passed straight through,
+// and returns its pid and a channel that gets its wait status. It uses
+// syscall.ForkExec rather than os/exec: os.StartProcess first forks a
+// throw-away child to probe for CLONE_PIDFD, a process start on every
+// run's critical path.
+func (r *Runner) start(args []string, dir string) (int, <-chan syscall.WaitStatus, error) {
+	pid, err := syscall.ForkExec(r.Runtime, append([]string{r.Runtime}, args...), &syscall.ProcAttr{
+		Dir: dir, Env: os.Environ(), Files: []uintptr{0, 1, 2},
+	})
+	if err != nil {
+		return 0, nil, ToolError("cannot start %s: %v", r.Runtime, err)
+	}
+	done := make(chan syscall.WaitStatus, 1)
+	go func() {
+		var ws syscall.WaitStatus
+		for {
+			if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+				break
+			}
+		}
+		done <- ws
+	}()
+	return pid, done, nil
 }
 
 func (r *Runner) globalArgs() []string {
