@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sys/unix"
 )
 
@@ -250,19 +248,8 @@ func TestDetachRefusals(t *testing.T) {
 func TestDetachImage(t *testing.T) {
 	requireE2E(t)
 	img := busyboxImage(t)
-	dir, err := os.MkdirTemp("/tmp", "safe-run-e2e-detach-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
 	const ref = "registry.example/test/busybox:1"
-	archive := filepath.Join(dir, "img.tar")
-	tag, _ := name.NewTag(ref)
-	if err := tarball.WriteToFile(archive, tag, img); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(archive, 0o644)
+	_, archive := imageArchive(t, img, ref, "safe-run-e2e-detach-")
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			e := newEnv(t, m)

@@ -6,9 +6,6 @@ import (
 	goruntime "runtime"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // dockerCase is one `docker run` command line run through safe-run:
@@ -32,19 +29,8 @@ type dockerCase struct {
 func TestDockerRun(t *testing.T) {
 	requireE2E(t)
 	img := busyboxImage(t)
-	dir, err := os.MkdirTemp("/tmp", "safe-run-e2e-docker-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
 	const ref = "registry.example/test/busybox:1"
-	archive := filepath.Join(dir, "img.tar")
-	tag, _ := name.NewTag(ref)
-	if err := tarball.WriteToFile(archive, tag, img); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(archive, 0o644)
+	dir, archive := imageArchive(t, img, ref, "safe-run-e2e-docker-")
 	envFile := filepath.Join(dir, "app.env")
 	writeFile(t, envFile, "# settings\nDB_HOST=db.internal\nMODE=from-file\n\nPASSED_FROM_CALLER\n")
 	seccompFile := filepath.Join(dir, "seccomp.json")

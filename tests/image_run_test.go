@@ -1,14 +1,9 @@
 package tests
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // TestRunImage: `safe-run run IMAGE [CMD]` runs an image from the store
@@ -30,18 +25,7 @@ func TestRunImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("/tmp", "safe-run-e2e-runimage-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	archive := filepath.Join(dir, "img.tar")
-	tag, _ := name.NewTag("registry.example/test/app:1")
-	if err := tarball.WriteToFile(archive, tag, v1.Image(img)); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(archive, 0o644)
+	_, archive := imageArchive(t, img, "registry.example/test/app:1", "safe-run-e2e-runimage-")
 
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {

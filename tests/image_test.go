@@ -190,6 +190,29 @@ func busyboxImage(t *testing.T, extra ...v1.Layer) v1.Image {
 	return img
 }
 
+// imageArchive writes img as a docker-archive tagged ref into a new
+// world-readable temp dir (the rootless test user loads it too) and
+// returns the dir and the archive's path.
+func imageArchive(t *testing.T, img v1.Image, ref, prefix string) (string, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	archive := filepath.Join(dir, "img.tar")
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(archive, 0o644)
+	return dir, archive
+}
+
 // dataDir is a private image store for one env (owned by the test user
 // when rootless).
 func dataDir(t *testing.T, e *env) string {
