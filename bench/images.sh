@@ -171,8 +171,8 @@ echo "== build ($repo)" >&2
 mkdir -p "$bin"
 (
 	cd "$repo"
-	"$GO" build -o "$bin/safe-run" ./cmd/safe-run
-	CGO_ENABLED=0 "$GO" build -ldflags='-s -w' -o "$bin/safe-run-init" ./cmd/safe-run-init
+	# the shipped binaries, built exactly as `make build` builds them
+	make -s BIN="$bin" GO="$GO" build >&2
 	"$GO" build -o "$bin/abtime" ./bench/abtime
 	"$GO" build -o "$bin/imagebuild" ./bench/imagebuild
 )

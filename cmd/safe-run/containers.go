@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/safe-run/safe-run/internal/bundle"
+	"github.com/safe-run/safe-run/internal/profile"
 	"github.com/safe-run/safe-run/internal/runtime"
 	"github.com/safe-run/safe-run/spec"
 )
@@ -576,25 +577,20 @@ func execProcess(c *cli.Context, base *specs.Process, args []string) (*specs.Pro
 	p.Terminal = c.Bool("tty")
 	p.ConsoleSize = nil
 	p.Env = append([]string(nil), base.Env...)
-	for _, kv := range c.StringSlice("env") {
-		k, v, has := strings.Cut(kv, "=")
-		if k == "" {
-			return nil, runtime.ToolError("--env %q: give NAME=VALUE or NAME", kv)
-		}
-		if !has {
-			var ok bool
-			if v, ok = os.LookupEnv(k); !ok {
-				continue
-			}
-		}
+	vars, err := envFlags(c.StringSlice("env"))
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range vars {
+		k, _, _ := strings.Cut(kv, "=")
 		replaced := false
 		for i, e := range p.Env {
 			if strings.HasPrefix(e, k+"=") {
-				p.Env[i], replaced = k+"="+v, true
+				p.Env[i], replaced = kv, true
 			}
 		}
 		if !replaced {
-			p.Env = append(p.Env, k+"="+v)
+			p.Env = append(p.Env, kv)
 		}
 	}
 	if w := c.String("workdir"); c.IsSet("workdir") {
@@ -604,20 +600,14 @@ func execProcess(c *cli.Context, base *specs.Process, args []string) (*specs.Pro
 		p.Cwd = w
 	}
 	if u := c.String("user"); c.IsSet("user") {
-		uidS, gidS, hasGid := strings.Cut(u, ":")
-		uid, err1 := strconv.ParseUint(uidS, 10, 32)
-		gid := uid
-		var err2 error
-		if hasGid {
-			gid, err2 = strconv.ParseUint(gidS, 10, 32)
-		}
-		if err1 != nil || err2 != nil {
+		uid, gid, err := profile.ParseUIDGID(u)
+		if err != nil {
 			return nil, runtime.ToolError("--user %q: give a numeric UID[:GID]", u)
 		}
 		if (uid == 0 || gid == 0) && (base.User.UID != 0 || base.User.GID != 0) {
 			return nil, runtime.ToolError("--user %s: refused: the container does not run as root, so neither may an exec'd command", u)
 		}
-		p.User = specs.User{UID: uint32(uid), GID: uint32(gid)}
+		p.User = specs.User{UID: uid, GID: gid}
 	}
 	return &p, nil
 }

@@ -353,15 +353,13 @@ func overridesFromFlags(c *cli.Context, ref string) (*profile.File, error) {
 		o.SetOrigin("rootfs", "--rootfs")
 	}
 	if env := c.StringSlice("env"); len(env) > 0 {
+		vars, err := envFlags(env)
+		if err != nil {
+			return nil, err
+		}
 		o.Env = &profile.Env{Set: map[string]string{}}
-		for _, kv := range env {
-			k, v, hasValue := strings.Cut(kv, "=")
-			if !hasValue {
-				var ok bool
-				if v, ok = os.LookupEnv(k); !ok {
-					continue // docker passes nothing for an unset NAME
-				}
-			}
+		for _, kv := range vars {
+			k, v, _ := strings.Cut(kv, "=")
 			o.Env.Set[k] = v
 			o.SetOrigin("env.set."+k, "--env")
 		}
@@ -421,4 +419,24 @@ func rootfsFiles(rootfs string, rels ...string) map[string]bool {
 		out[rel] = err == nil && fi.Mode().IsRegular()
 	}
 	return out
+}
+
+// envFlags reads -e/--env values as docker does: NAME=VALUE sets, a bare
+// NAME passes the caller's value and is dropped when the caller has none.
+func envFlags(values []string) ([]string, error) {
+	var out []string
+	for _, kv := range values {
+		k, v, hasValue := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, runtime.ToolError("--env %q: give NAME=VALUE or NAME", kv)
+		}
+		if !hasValue {
+			var ok bool
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		out = append(out, k+"="+v)
+	}
+	return out, nil
 }

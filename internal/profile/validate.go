@@ -527,17 +527,11 @@ func (v *validator) user(s string) User {
 	if s == "invoking" {
 		return User{Invoking: true}
 	}
-	uidText, gidText, hasGID := strings.Cut(s, ":")
-	uid, err1 := strconv.ParseUint(uidText, 10, 32)
-	gid := uid
-	var err2 error
-	if hasGID {
-		gid, err2 = strconv.ParseUint(gidText, 10, 32)
-	}
-	if err1 != nil || err2 != nil {
+	uid, gid, err := ParseUIDGID(s)
+	if err != nil {
 		v.errorf("user", "invalid user %q: write \"UID:GID\" with numbers (e.g. \"65534:65534\") or \"invoking\"", s)
 	}
-	return User{UID: uint32(uid), GID: uint32(gid)}
+	return User{UID: uid, GID: gid}
 }
 
 // errno parses an errno name such as "EPERM" or "ENOSYS".

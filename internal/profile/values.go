@@ -151,3 +151,20 @@ func (a *ArgValue) parseScalar(text string) error {
 	*a = ArgValue(v)
 	return nil
 }
+
+// ParseUIDGID parses numeric "UID" or "UID:GID" (the gid defaults to the
+// uid), as profiles' user and `exec -u` write them.
+func ParseUIDGID(s string) (uint32, uint32, error) {
+	uidText, gidText, hasGID := strings.Cut(s, ":")
+	uid, err := strconv.ParseUint(uidText, 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("invalid uid %q", uidText)
+	}
+	gid := uid
+	if hasGID {
+		if gid, err = strconv.ParseUint(gidText, 10, 32); err != nil {
+			return 0, 0, fmt.Errorf("invalid gid %q", gidText)
+		}
+	}
+	return uint32(uid), uint32(gid), nil
+}
