@@ -223,3 +223,15 @@ func TestSeccompAllowIf(t *testing.T) {
 	wantResults(t, probe(t, e, dir, "ptrace", calls...),
 		map[string]string{"ptrace-traceme": "ok", "ptrace-attach": "ESRCH"})
 }
+
+// TestSeccompCompatABIOptIn: seccomp.architectures: [x86] opens the i386
+// ABI — the filter still loads in runc (socket families cannot be
+// filtered there) and an int 0x80 call goes through.
+func TestSeccompCompatABIOptIn(t *testing.T) {
+	e := newEnv(t, rootful)
+	dir := probeProfiles(t, e, map[string]string{"compat": "seccomp:\n  architectures: [x86]\n"})
+	r := e.run("--profile-dir", dir, "compat", "--", "/probe/probe", "int80", "getpid32", fmt.Sprint(nrI386Getpid))
+	wantCode(t, r, 0)
+	wantContains(t, "stdout", r.stdout, "getpid32: ok")
+	wantContains(t, "stderr", r.stderr, "seccomp.socket-families: not enforced while compat ABIs are open")
+}

@@ -114,6 +114,8 @@ func (r *Resolved) Warnings() []string {
 	add(sc.SelfSandbox, "seccomp.self-sandbox", "the program may create user, pid, net and ipc namespaces and chroot (for its own sandbox)")
 	add(!sc.SelfSandbox && len(sc.Namespaces) > 0, "seccomp.namespaces", "the program may create namespaces: "+strings.Join(sc.Namespaces, ", "))
 	add(len(sc.Architectures) > 0, "seccomp.architectures", "compat syscall ABIs are open: "+strings.Join(sc.Architectures, ", "))
+	add(len(sc.Architectures) > 0 && sc.SocketFamilies != nil, "seccomp.socket-families",
+		"not enforced while compat ABIs are open (i386 reaches sockets through socketcall): every family is allowed")
 	add(sc.SocketFamilies == nil && !u.DisableSeccomp, "seccomp.socket-families", "every socket address family is allowed")
 	add(u.DisableSELinux, "unsafe.disable-selinux", "no SELinux labels: containers are not kept apart by MCS categories")
 	add(u.DisableMaskedPaths, "unsafe.disable-masked-paths", "/proc and /sys paths that leak host information are visible")

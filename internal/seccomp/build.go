@@ -192,10 +192,14 @@ func Build(p Policy) *specs.LinuxSeccomp {
 	}
 
 	// socket(2): the allowed families; the other existing families get
-	// EAFNOSUPPORT, what a kernel without that family says.
+	// EAFNOSUPPORT, what a kernel without that family says. With a compat
+	// ABI open the families cannot be filtered: i386 multiplexes socket
+	// calls through socketcall(2), whose arguments are in memory, and
+	// libseccomp then refuses the per-family rules (EEXIST), so runc could
+	// not load the filter at all. The profile warns about it.
 	switch {
 	case denyAll("socket", p.DenyErrno):
-	case p.Families == nil:
+	case p.Families == nil || len(p.Arches) > 1:
 		rules = append(rules, specs.LinuxSyscall{Names: []string{"socket"}, Action: specs.ActAllow})
 	default:
 		ok := map[uint64]bool{}

@@ -411,3 +411,18 @@ func TestCompileDefaultErrnoENOSYS(t *testing.T) {
 			"Build should omit the clone3 rule (or Compile skip it) when errno == ENOSYS", err)
 	}
 }
+
+// With compat ABIs open the filter must still compile (libseccomp refuses
+// per-family socket rules on i386, where socket calls go through
+// socketcall), so the families are not filtered then.
+func TestBuildCompatABIsCompiles(t *testing.T) {
+	p := DefaultPolicy()
+	p.Arches = []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}
+	s := Build(p)
+	if _, err := Compile(s); err != nil {
+		t.Fatalf("a filter with compat ABIs does not compile: %v", err)
+	}
+	if r := rulesFor(s, "socket"); len(r) != 1 || r[0].Action != specs.ActAllow || len(r[0].Args) != 0 {
+		t.Errorf("socket rules with compat ABIs = %+v", r)
+	}
+}
