@@ -117,7 +117,12 @@ echo "== prepare bundles in $tmp" >&2
 mkdir -m 0700 "$S" "$R"
 mkbundle "$B1"
 mkbundle "$B3"
-jq '.linux.seccomp.architectures = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]' \
+# Three ABIs as safe-run itself writes them (seccomp.architectures):
+# socket families are not filtered then (i386 reaches sockets through
+# socketcall), so the per-family socket rules become one allow.
+jq '.linux.seccomp.architectures = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+	| .linux.seccomp.syscalls |= (map(select((.names == ["socket"]) | not))
+	  + [{"names": ["socket"], "action": "SCMP_ACT_ALLOW"}])' \
 	"$B1/config.json" >"$B3/config.json"
 
 # What `run` generates differs from `spec` only in the container id, i.e.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Groups are named sets of syscalls in the spirit of systemd's
@@ -357,7 +358,10 @@ func GroupsOf(syscall string) []string {
 // Unclassified), sorted and unique: the filter names each of them
 // explicitly, so that a denied known syscall gets the deny errno (EPERM)
 // and only syscalls safe-run has never heard of get the default (ENOSYS).
-func Known() []string {
+func Known() []string { return known() }
+
+// known is computed once: the groups are constant data.
+var known = sync.OnceValue(func() []string {
 	seen := map[string]bool{}
 	for _, list := range groups {
 		for _, s := range list {
@@ -376,4 +380,4 @@ func Known() []string {
 	}
 	sort.Strings(out)
 	return out
-}
+})
